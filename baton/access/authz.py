@@ -1,0 +1,267 @@
+"""Authorization: the one place that decides who sees and does what.
+
+Every read goes through `visible_to(user, perm, queryset)`; every single-object fetch through
+`get_for(user, perm, queryset, **lookup)`, which answers 404 when the object is outside what
+the user may see and 403 when they may see it but not do `perm` to it. The UI, the API and
+background tasks (acting as a user) all call these.
+
+Roles grant permissions over a scope: the whole group, a business unit, a legal entity, a
+department subtree, or — for employees and receivers — only their own record. An API token
+narrows its owner's permissions to the token's scopes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from baton.access.models import Role, RoleAssignment, TokenScope
+
+
+class Perm(StrEnum):
+    ORG_VIEW = "org.view"  # organisation structure: units, entities, departments, positions
+    ORG_MANAGE = "org.manage"  # change the structure and the group's settings
+    EMPLOYEE_VIEW = "employee.view"
+    EMPLOYEE_CHANGE = "employee.change"
+    RECORDS_VIEW = "records.view"  # contracts, agreements, lifecycle history
+    RECORDS_CHANGE = "records.change"
+    AUDIT_VIEW = "audit.view"
+    AUDIT_EXPORT = "audit.export"
+    USERS_MANAGE = "users.manage"  # users, roles and API tokens of others (never via a token)
+
+
+P = Perm
+ROLE_PERMS: dict[str, frozenset[Perm]] = {
+    Role.GROUP_ADMIN: frozenset(Perm),
+    Role.HRBP: frozenset(
+        {
+            P.ORG_VIEW,
+            P.EMPLOYEE_VIEW,
+            P.EMPLOYEE_CHANGE,
+            P.RECORDS_VIEW,
+            P.RECORDS_CHANGE,
+            P.AUDIT_VIEW,
+        }
+    ),
+    Role.DEPT_HEAD: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW}),
+    Role.EMPLOYEE: frozenset({P.EMPLOYEE_VIEW, P.RECORDS_VIEW}),
+    Role.RECEIVER: frozenset({P.EMPLOYEE_VIEW}),
+    Role.IT: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW}),
+    Role.FINANCE: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW, P.RECORDS_VIEW}),
+    Role.AUDITOR: frozenset(
+        {P.ORG_VIEW, P.EMPLOYEE_VIEW, P.RECORDS_VIEW, P.AUDIT_VIEW, P.AUDIT_EXPORT}
+    ),
+}
+SELF_ROLES = frozenset({Role.EMPLOYEE, Role.RECEIVER})
+
+TOKEN_SCOPE_PERMS: dict[str, frozenset[Perm]] = {
+    TokenScope.ORG_READ: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW, P.RECORDS_VIEW}),
+    TokenScope.ORG_WRITE: frozenset({P.ORG_MANAGE, P.EMPLOYEE_CHANGE, P.RECORDS_CHANGE}),
+    TokenScope.AUDIT_READ: frozenset({P.AUDIT_VIEW, P.AUDIT_EXPORT}),
+}
+
+# Which permission lets a user *see* objects of a model; `get_for` answers 404 outside it.
+VIEW_PERM_OF = {
+    "org.employee": P.EMPLOYEE_VIEW,
+    "org.contract": P.RECORDS_VIEW,
+    "org.agreement": P.RECORDS_VIEW,
+    "org.lifecycleevent": P.RECORDS_VIEW,
+    "audit.auditentry": P.AUDIT_VIEW,
+    "access.user": P.USERS_MANAGE,
+    "access.roleassignment": P.USERS_MANAGE,
+    "access.apitoken": P.USERS_MANAGE,
+}
+# How a model's rows relate to an employee (the unit scopes are expressed in).
+EMPLOYEE_PATH = {
+    "org.employee": "",
+    "org.contract": "employee__",
+    "org.agreement": "employee__",
+    "org.lifecycleevent": "employee__",
+}
+
+
+@dataclass
+class Scope:
+    """The part of the group a permission covers."""
+
+    everything: bool = False
+    business_units: set[int] = field(default_factory=set)
+    legal_entities: set[int] = field(default_factory=set)
+    department_paths: set[str] = field(default_factory=set)
+    self_employee: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.everything
+            or self.business_units
+            or self.legal_entities
+            or self.department_paths
+            or self.self_employee
+        )
+
+
+@dataclass
+class Access:
+    user_id: int | None
+    employee_id: int | None
+    scopes: dict[Perm, Scope]
+
+    def has(self, perm: Perm) -> bool:
+        s = self.scopes.get(perm)
+        return s is not None and not s.empty
+
+
+def access_for(user: Any) -> Access:
+    """The user's permissions and scopes, computed once per request and cached on the user."""
+    cached = getattr(user, "_baton_access", None)
+    if cached is not None:
+        return cached
+    if user is None or not user.is_authenticated or not user.is_active:
+        acc = Access(None, None, {})
+    else:
+        acc = _compute(user)
+    user._baton_access = acc
+    return acc
+
+
+def _compute(user: Any) -> Access:
+    token_scopes = getattr(user, "_baton_token_scopes", None)
+    allowed: frozenset[Perm] | None = None
+    if token_scopes is not None:
+        allowed = frozenset().union(*(TOKEN_SCOPE_PERMS.get(s, frozenset()) for s in token_scopes))
+    scopes: dict[Perm, Scope] = {}
+    assignments = RoleAssignment.objects.filter(user=user).select_related("department")
+    for a in assignments:
+        for perm in ROLE_PERMS.get(a.role, frozenset()):
+            if allowed is not None and perm not in allowed:
+                continue
+            s = scopes.setdefault(perm, Scope())
+            if a.role in SELF_ROLES:
+                s.self_employee = user.employee_id
+            elif a.business_unit_id:
+                s.business_units.add(a.business_unit_id)
+            elif a.legal_entity_id:
+                s.legal_entities.add(a.legal_entity_id)
+            elif a.department_id:
+                s.department_paths.add(a.department.path)  # type: ignore[union-attr]
+            else:
+                s.everything = True
+    # Everyone linked to an employee record may see that record.
+    if user.employee_id and (allowed is None or P.EMPLOYEE_VIEW in allowed):
+        scopes.setdefault(P.EMPLOYEE_VIEW, Scope()).self_employee = user.employee_id
+    return Access(user.pk, user.employee_id, scopes)
+
+
+def has_perm(user: Any, perm: Perm) -> bool:
+    """Whether the user holds `perm` anywhere (for showing a menu entry or a button)."""
+    return access_for(user).has(perm)
+
+
+def require(user: Any, perm: Perm) -> None:
+    if not has_perm(user, perm):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _employee_q(scope: Scope, prefix: str) -> Q:
+    from baton.org.models import Department
+
+    q = Q(pk__in=[])
+    if scope.business_units:
+        q |= Q(**{f"{prefix}business_unit_id__in": scope.business_units})
+    if scope.legal_entities:
+        q |= Q(**{f"{prefix}legal_entity_id__in": scope.legal_entities})
+    for path in scope.department_paths:
+        subtree = Department.objects.filter(path__startswith=path).values("id")
+        q |= Q(**{f"{prefix}department_id__in": subtree})
+    if scope.self_employee:
+        key = f"{prefix.removesuffix('__')}_id" if prefix else "pk"
+        q |= Q(**{key: scope.self_employee})
+    return q
+
+
+def _audit_q(scope: Scope) -> Q:
+    from baton.org.models import Department, LegalEntity
+
+    q = Q(pk__in=[])
+    bus = set(scope.business_units)
+    if scope.legal_entities:
+        bus |= set(
+            LegalEntity.objects.filter(id__in=scope.legal_entities).values_list(
+                "business_unit_id", flat=True
+            )
+        )
+    if bus:
+        q |= Q(business_unit_id__in=bus)
+    for path in scope.department_paths:
+        q |= Q(department_id__in=Department.objects.filter(path__startswith=path).values("id"))
+    return q
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def visible_to[M: models.Model](user: Any, perm: Perm, queryset: QuerySet[M]) -> QuerySet[M]:
+    """The rows of `queryset` on which the user holds `perm`."""
+    scope = access_for(user).scopes.get(perm)
+    if scope is None or scope.empty:
+        return queryset.none()
+    if scope.everything:
+        return queryset
+    label = queryset.model._meta.label_lower
+    if label in EMPLOYEE_PATH:
+        return queryset.filter(_employee_q(scope, EMPLOYEE_PATH[label]))
+    if label == "audit.auditentry":
+        return queryset.filter(_audit_q(scope))
+    if perm in (P.ORG_VIEW, P.ORG_MANAGE):
+        # The structure itself (units, departments, positions) is not personal data: anyone
+        # who may see it at all sees all of it. People in it are scoped above.
+        return queryset
+    return queryset.none()
+
+
+def get_for[M: models.Model](
+    user: Any, perm: Perm, queryset: QuerySet[M] | type[M], **lookup: Any
+) -> M:
+    """Fetch one object and check `perm` on it: 404 if the user may not see it, 403 if they may
+    see it but not do this."""
+    qs = queryset._default_manager.all() if isinstance(queryset, type) else queryset
+    label = qs.model._meta.label_lower
+    view_perm = VIEW_PERM_OF.get(label, P.ORG_VIEW)
+    try:
+        obj = visible_to(user, view_perm, qs).get(**lookup)
+    except (ObjectDoesNotExist, ValueError, TypeError):
+        raise Http404(_("Not found, or not visible to you.")) from None
+    if perm != view_perm and not visible_to(user, perm, qs).filter(pk=obj.pk).exists():
+        raise PermissionDenied(_("You may see this, but not change it."))
+    return obj
+
+
+def check_target(
+    user: Any,
+    perm: Perm,
+    *,
+    business_unit_id: int | None,
+    legal_entity_id: int | None,
+    department: Any,
+) -> None:
+    """Refuse to create or move something into a place outside the user's scope for `perm`."""
+    scope = access_for(user).scopes.get(perm)
+    if scope is None or scope.empty:
+        raise PermissionDenied(_("You do not have permission to do this."))
+    if scope.everything:
+        return
+    if business_unit_id in scope.business_units or legal_entity_id in scope.legal_entities:
+        return
+    if department is not None and any(
+        department.path.startswith(p) for p in scope.department_paths
+    ):
+        return
+    raise PermissionDenied(_("That place is outside the part of the organisation you manage."))

@@ -1,0 +1,73 @@
+"""The REST API: /api/ (django-ninja). Schema at /api/openapi.json, docs at /api/docs.
+
+Authentication: the browser session (with CSRF) or `Authorization: Bearer <token>`. Errors are
+JSON `{"detail": ..., "errors": {field: [messages]}}` with 400 / 401 / 403 / 404 / 409.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from baton.access.api import router as access_router
+from baton.access.api_auth import BearerToken, SessionAuth
+from baton.audit.api import router as audit_router
+from baton.core.errors import ActionError
+from baton.org.api import router as org_router
+
+api = NinjaAPI(
+    title="Baton API",
+    version="1",
+    description="Exit management: organisation, people, access, audit.",
+    auth=[SessionAuth(), BearerToken()],
+    urls_namespace="api",
+)
+api.add_router("/org", org_router)
+api.add_router("/access", access_router)
+api.add_router("/audit", audit_router)
+
+
+def _field_name(loc: list[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "payload")]
+    return ".".join(parts) or "__all__"
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    for err in exc.errors:
+        errors.setdefault(_field_name(list(err.get("loc", []))), []).append(str(err.get("msg")))
+    return api.create_response(
+        request, {"detail": _("The request is not valid."), "errors": errors}, status=400
+    )
+
+
+@api.exception_handler(ActionError)
+def on_action_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
+    return api.create_response(request, exc.as_dict(), status=exc.status)
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    detail = str(exc) or _("You do not have permission to do this.")
+    return api.create_response(request, {"detail": detail, "errors": {}}, status=403)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": _("Not found, or not visible to you."), "errors": {}}, status=404
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return api.create_response(
+        request, {"detail": _("Sign in or send a valid API token."), "errors": {}}, status=401
+    )

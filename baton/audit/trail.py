@@ -1,0 +1,345 @@
+"""Writing and verifying the hash chain.
+
+`record()` is called by actions inside their transaction; it locks the chain head, so two
+concurrent writers append one after the other and their entries commit or roll back with the
+change they describe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from baton.audit.events import AuditEvent
+from baton.audit.models import SCRUBBED_PAYLOAD, AuditEntry, AuditHead
+from baton.core import context
+
+GENESIS_HASH = "0" * 64
+_SEP = "\x1f"
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    )
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if hasattr(value, "__str__"):
+        return str(value)
+    raise TypeError(type(value))
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def chain_hash(
+    entry_id: int,
+    created_at: dt.datetime,
+    event_type: int,
+    actor_id: int | None,
+    on_behalf_of_id: int | None,
+    token_id: int | None,
+    subject_type: str,
+    subject_id: str,
+    business_unit_id: int | None,
+    department_id: int | None,
+    request_id: str,
+    client_ip: str,
+    payload_hash: str,
+    prev_hash: str,
+) -> str:
+    """SHA-256 over an entry's canonical form.
+
+    The field order is part of the stored format: never change it."""
+    parts = (
+        str(entry_id),
+        created_at.astimezone(dt.UTC).isoformat(),
+        str(event_type),
+        "" if actor_id is None else str(actor_id),
+        "" if on_behalf_of_id is None else str(on_behalf_of_id),
+        "" if token_id is None else str(token_id),
+        subject_type,
+        subject_id,
+        "" if business_unit_id is None else str(business_unit_id),
+        "" if department_id is None else str(department_id),
+        request_id,
+        client_ip,
+        payload_hash,
+        prev_hash,
+    )
+    return hashlib.sha256(_SEP.join(parts).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one audited event says about its subject."""
+
+    event: AuditEvent
+    subject: models.Model
+    changes: Mapping[str, tuple[Any, Any]] | None = None
+    extra: Mapping[str, Any] | None = None
+    business_unit_id: int | None = None
+    department_id: int | None = None
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Old → new for the fields that differ."""
+    return {k: (before.get(k), after[k]) for k in after if before.get(k) != after[k]}
+
+
+def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The values of `fields` (FKs as ids) as they are now, for diffing."""
+    out: dict[str, Any] = {}
+    for name in fields:
+        field = obj._meta.get_field(name)
+        out[name] = getattr(obj, field.attname)  # type: ignore[union-attr]
+    return out
+
+
+def _scope_of(subject: models.Model) -> tuple[int | None, int | None]:
+    bu = getattr(subject, "business_unit_id", None)
+    dept = getattr(subject, "department_id", None)
+    if bu is None and hasattr(subject, "employee_id"):
+        emp = subject.employee  # type: ignore[attr-defined]
+        bu, dept = emp.business_unit_id, emp.department_id
+    return bu, dept
+
+
+def record(
+    event: AuditEvent,
+    *,
+    actor: Any,
+    subject: models.Model,
+    changes: Mapping[str, tuple[Any, Any]] | None = None,
+    extra: Mapping[str, Any] | None = None,
+    on_behalf_of: Any = None,
+) -> AuditEntry:
+    """Append one entry. Must run inside the action's transaction."""
+    return record_many(
+        [Change(event, subject, changes, extra)], actor=actor, on_behalf_of=on_behalf_of
+    )[0]
+
+
+def record_many(
+    items: Iterable[Change],
+    *,
+    actor: Any,
+    on_behalf_of: Any = None,
+) -> list[AuditEntry]:
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit entries are written inside the action's transaction")
+    ctx = context.current()
+    AuditHead.objects.get_or_create(pk=1)
+    head = AuditHead.objects.select_for_update().get(pk=1)
+    now = timezone.now()
+    actor_id = getattr(actor, "pk", None)
+    behalf_id = getattr(on_behalf_of, "pk", None)
+    actor_label = str(actor) if actor is not None else "system"
+    entries: list[AuditEntry] = []
+    last_id, last_hash = head.last_id, head.last_hash
+    for item in items:
+        bu, dept = item.business_unit_id, item.department_id
+        if bu is None and dept is None:
+            bu, dept = _scope_of(item.subject)
+        payload = canonical_json(
+            {
+                "actor": actor_label,
+                "subject": str(item.subject),
+                "changes": {k: list(v) for k, v in (item.changes or {}).items()},
+                "extra": dict(item.extra or {}),
+            }
+        )
+        payload_hash = sha256(payload)
+        last_id += 1
+        subject_type = item.subject._meta.label_lower
+        subject_id = str(item.subject.pk)
+        entry_hash = chain_hash(
+            last_id,
+            now,
+            int(item.event),
+            actor_id,
+            behalf_id,
+            ctx.via_token_id,
+            subject_type,
+            subject_id,
+            bu,
+            dept,
+            ctx.request_id,
+            ctx.client_ip or "",
+            payload_hash,
+            last_hash,
+        )
+        entries.append(
+            AuditEntry(
+                id=last_id,
+                created_at=now,
+                event_type=int(item.event),
+                actor_id=actor_id,
+                on_behalf_of_id=behalf_id,
+                token_id=ctx.via_token_id,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                business_unit_id=bu,
+                department_id=dept,
+                request_id=ctx.request_id,
+                client_ip=ctx.client_ip or "",
+                payload=payload,
+                payload_hash=payload_hash,
+                prev_hash=last_hash,
+                entry_hash=entry_hash,
+            )
+        )
+        last_hash = entry_hash
+    if not entries:
+        return entries
+    AuditEntry.objects.bulk_create(entries, batch_size=2000)
+    head.last_id, head.last_hash = last_id, last_hash
+    head.save(update_fields=["last_id", "last_hash"])
+    return entries
+
+
+@dataclass
+class VerifyResult:
+    checked: int
+    ok: bool
+    broken_id: int | None = None
+    reason: str = ""
+
+
+_VERIFY_COLUMNS = (
+    "id",
+    "created_at",
+    "event_type",
+    "actor_id",
+    "on_behalf_of_id",
+    "token_id",
+    "subject_type",
+    "subject_id",
+    "business_unit_id",
+    "department_id",
+    "request_id",
+    "client_ip",
+    "payload",
+    "payload_hash",
+    "prev_hash",
+    "entry_hash",
+    "scrubbed_at",
+)
+
+
+def _rows(batch: int) -> Iterator[tuple[Any, ...]]:
+    """All entries in chain order, streamed in key-ordered batches (keyset pagination)."""
+    after = -1
+    while True:
+        chunk = list(
+            AuditEntry.objects.filter(id__gt=after)
+            .order_by("id")
+            .values_list(*_VERIFY_COLUMNS)[:batch]
+        )
+        if not chunk:
+            return
+        yield from chunk
+        after = chunk[-1][0]
+
+
+def verify(batch: int = 20000, progress: Any = None) -> VerifyResult:
+    """Walk the whole chain; report the first entry that does not hold."""
+    expected_prev = GENESIS_HASH
+    expected_id = 1
+    checked = 0
+    _sha = hashlib.sha256
+    for row in _rows(batch):
+        (
+            eid,
+            created_at,
+            event_type,
+            actor_id,
+            behalf_id,
+            token_id,
+            subject_type,
+            subject_id,
+            bu,
+            dept,
+            request_id,
+            client_ip,
+            payload,
+            payload_hash,
+            prev_hash,
+            entry_hash,
+            scrubbed_at,
+        ) = row
+        if eid != expected_id:
+            reason = "missing entries before it" if eid > expected_id else "out of order"
+            return VerifyResult(checked, False, eid, reason)
+        if prev_hash != expected_prev:
+            return VerifyResult(checked, False, eid, "does not follow the previous entry")
+        unscrubbed = scrubbed_at is None or payload != SCRUBBED_PAYLOAD
+        if unscrubbed and _sha(payload.encode()).hexdigest() != payload_hash:
+            return VerifyResult(checked, False, eid, "content changed")
+        if (
+            chain_hash(
+                eid,
+                created_at,
+                event_type,
+                actor_id,
+                behalf_id,
+                token_id,
+                subject_type,
+                subject_id,
+                bu,
+                dept,
+                request_id,
+                client_ip,
+                payload_hash,
+                prev_hash,
+            )
+            != entry_hash
+        ):
+            return VerifyResult(checked, False, eid, "entry fields changed")
+        expected_prev = entry_hash
+        expected_id += 1
+        checked += 1
+        if progress is not None and checked % 100000 == 0:
+            progress(checked)
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and (head.last_id != checked or head.last_hash != expected_prev):
+        return VerifyResult(
+            checked,
+            False,
+            head.last_id if head.last_id > checked else checked,
+            "entries missing at the end of the trail",
+        )
+    return VerifyResult(checked, True)
+
+
+@transaction.atomic
+def scrub(entry_ids: Iterable[int], *, actor: Any, reason: str) -> int:
+    """Remove personal data from entries' payloads, keeping the chain verifiable."""
+    ids = list(entry_ids)
+    entries = list(AuditEntry.objects.select_for_update().filter(id__in=ids, scrubbed_at=None))
+    now = timezone.now()
+    for e in entries:
+        e.payload = SCRUBBED_PAYLOAD
+        e.scrubbed_at = now
+    AuditEntry.objects.bulk_update(entries, ["payload", "scrubbed_at"])
+    if entries:
+        record(
+            AuditEvent.AUDIT_SCRUBBED,
+            actor=actor,
+            subject=entries[0],
+            extra={"entries": [e.id for e in entries], "reason": reason},
+        )
+    return len(entries)

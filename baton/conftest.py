@@ -1,0 +1,69 @@
+"""Shared fixtures. The demo group (small) is loaded once per test database; each test runs
+in a transaction that is rolled back, so tests see the same data and cannot disturb each other.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from baton.access.models import User
+from baton.org import demo
+from baton.org.models import Group
+
+DEMO_EMPLOYEES = 120
+ROLES = [
+    "admin",
+    "hrbp.cloud",
+    "hrbp.devices",
+    "head.rd",
+    "employee",
+    "receiver",
+    "it",
+    "finance",
+    "auditor",
+]
+
+
+def load_demo() -> None:
+    if not Group.objects.exists():
+        demo.build(DEMO_EMPLOYEES, seed=7, log=lambda _m: None)
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    # Argon2 is the production hasher (asserted in test_security); tests hash fast.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with django_db_blocker.unblock():
+        load_demo()
+
+
+@pytest.fixture
+def demo_data(db: Any) -> None:
+    """The demo group (reloaded if a transactional test flushed it)."""
+    load_demo()
+
+
+@pytest.fixture
+def users(demo_data: None) -> dict[str, User]:
+    return {u.username: u for u in User.objects.filter(username__in=ROLES)}
+
+
+@pytest.fixture
+def client_as(users: dict[str, User]) -> Any:
+    def make(username: str | None, **headers: str) -> Client:
+        client = Client(headers={"host": "127.0.0.1", **headers})
+        if username:
+            client.force_login(users[username])
+        return client
+
+    return make

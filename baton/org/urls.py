@@ -1,0 +1,15 @@
+from django.urls import path
+
+from baton.org import views
+
+app_name = "org"
+urlpatterns = [
+    path("people/", views.employees, name="employees"),
+    path("people/new/", views.employee_create, name="employee_create"),
+    path("people/<int:pk>/", views.employee, name="employee"),
+    path("people/<int:pk>/edit/", views.employee_edit, name="employee_edit"),
+    path("people/<int:pk>/<str:kind>/add/", views.employee_record_add, name="employee_record_add"),
+    path("organisation/", views.structure, name="structure"),
+    path("organisation/<str:kind>/new/", views.structure_edit, name="structure_create"),
+    path("organisation/<str:kind>/<int:pk>/", views.structure_edit, name="structure_edit"),
+]

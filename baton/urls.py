@@ -1,0 +1,16 @@
+from django.urls import include, path
+
+from baton.access import views as access_views
+from baton.api import api
+from baton.core import views as core_views
+
+urlpatterns = [
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("login/", access_views.login_view, name="login"),
+    path("", include("baton.access.urls")),
+    path("", include("baton.org.urls")),
+    path("audit/", include("baton.audit.urls")),
+    path("", core_views.home, name="home"),
+]
