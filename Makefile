@@ -37,7 +37,7 @@ demo: install
 	@echo "Serving http://127.0.0.1:8000 (web + background worker). Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BATON) worker & \
-	  $(BATON) runserver 127.0.0.1:8000 --noreload
+	  $(BATON) runserver 127.0.0.1:8000 --noreload --insecure
 
 test: system-deps install
 	@scripts/run-tests.sh

@@ -156,11 +156,14 @@ TIME_ZONE = "Asia/Shanghai"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATICFILES_DIRS = [
-    ("vendor/htmx", PROJECT_DIR / "node_modules" / "htmx.org" / "dist"),
-    ("vendor/echarts", PROJECT_DIR / "node_modules" / "echarts" / "dist"),
+_VENDOR = {
+    "vendor/htmx": PROJECT_DIR / "node_modules" / "htmx.org" / "dist",
+    "vendor/echarts": PROJECT_DIR / "node_modules" / "echarts" / "dist",
+}
+STATICFILES_DIRS: list[Path | tuple[str, Path]] = [
+    BASE_DIR / "static",
+    *((prefix, path) for prefix, path in _VENDOR.items() if path.is_dir()),
 ]
-STATICFILES_DIRS = [d for d in STATICFILES_DIRS if Path(d[1]).is_dir()]
 MEDIA_ROOT = DATA_DIR / "files"
 
 TASKS = {

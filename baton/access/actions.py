@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,6 +32,19 @@ from baton.audit.events import AuditEvent as E
 from baton.core import actions as base
 from baton.core.errors import InvalidInput
 
+
+def _check_time_zone(data: Mapping[str, Any]) -> None:
+    name = data.get("time_zone")
+    if name is None:
+        return
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput.field(
+            "time_zone", _("Unknown time zone: %(tz)s") % {"tz": name}
+        ) from None
+
+
 USER_FIELDS = {"display_name", "email", "employee_id", "language", "time_zone", "is_active"}
 
 
@@ -46,6 +60,7 @@ def _check_password(password: str, user: User | None = None) -> None:
 @transaction.atomic
 def create_user(data: Mapping[str, Any], *, acting_user: Any, password: str | None = None) -> User:
     authz.require(acting_user, Perm.USERS_MANAGE)
+    _check_time_zone(data)
     fields = dict(data)
     user = User(**fields)
     if password:
@@ -67,6 +82,7 @@ def create_user(data: Mapping[str, Any], *, acting_user: Any, password: str | No
 @transaction.atomic
 def update_user(user: User, data: Mapping[str, Any], *, acting_user: Any) -> User:
     authz.get_for(acting_user, Perm.USERS_MANAGE, User, pk=user.pk)
+    _check_time_zone(data)
     return base.update(
         user, data, acting_user=acting_user, event=E.USER_UPDATED, allowed=USER_FIELDS
     )
@@ -77,6 +93,7 @@ def update_preferences(user: User, data: Mapping[str, Any], *, acting_user: Any)
     """A user's own language and time zone."""
     if acting_user.pk != user.pk:
         authz.require(acting_user, Perm.USERS_MANAGE)
+    _check_time_zone(data)
     return base.update(
         user,
         data,

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from baton.access import actions, authz
 from baton.access.authz import Perm
@@ -130,7 +130,7 @@ class GrantIn(Schema):
 def grant(request: AuthedRequest, user_id: int, payload: GrantIn) -> Any:
     user = authz.get_for(request.user, Perm.USERS_MANAGE, User, pk=user_id)
     data = payload.model_dump()
-    return 201, actions.grant_role(user, data.pop("role"), acting_user=request.user, **data)
+    return Status(201, actions.grant_role(user, data.pop("role"), acting_user=request.user, **data))
 
 
 @router.delete(
@@ -139,7 +139,7 @@ def grant(request: AuthedRequest, user_id: int, payload: GrantIn) -> Any:
 def revoke(request: AuthedRequest, assignment_id: int) -> Any:
     assignment = authz.get_for(request.user, Perm.USERS_MANAGE, RoleAssignment, pk=assignment_id)
     actions.revoke_role(assignment, acting_user=request.user)
-    return 204, None
+    return Status(204, None)
 
 
 class TokenOut(Schema):
@@ -180,7 +180,7 @@ def create_token(request: AuthedRequest, payload: TokenIn) -> Any:
         acting_user=request.user,
         expires_at=payload.expires_at,
     )
-    return 201, {**TokenOut.from_orm(token).model_dump(), "token": raw}
+    return Status(201, {**TokenOut.from_orm(token).model_dump(), "token": raw})
 
 
 @router.delete(
@@ -191,4 +191,4 @@ def revoke_token(request: AuthedRequest, token_id: int) -> Any:
     if token is None:
         token = authz.get_for(request.user, Perm.USERS_MANAGE, ApiToken, pk=token_id)
     actions.revoke_token(token, acting_user=request.user)
-    return 204, None
+    return Status(204, None)

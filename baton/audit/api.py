@@ -48,6 +48,7 @@ class AuditPage(Page):
 
 @router.get("/entries", response=AuditPage, operation_id="list_audit_entries")
 def list_entries(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+    authz.require(request.user, Perm.AUDIT_VIEW)
     count, items = paginate(entries_for(request.user, request.GET), limit, offset)
     return {"count": count, "limit": limit, "offset": offset, "items": items}
 

@@ -110,9 +110,10 @@ def snapshot(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
 
 
 def _scope_of(subject: models.Model) -> tuple[int | None, int | None]:
+    """The business unit and department an entry is filed under, for scoped readers."""
     bu = getattr(subject, "business_unit_id", None)
     dept = getattr(subject, "department_id", None)
-    if bu is None and hasattr(subject, "employee_id"):
+    if bu is None and getattr(subject, "employee_id", None) is not None:
         emp = subject.employee  # type: ignore[attr-defined]
         bu, dept = emp.business_unit_id, emp.department_id
     return bu, dept

@@ -21,8 +21,20 @@ from baton.core.errors import Conflict, InvalidInput
 M = TypeVar("M", bound=models.Model)
 
 
-def validation_to_input(exc: ValidationError) -> InvalidInput:
+UNIQUE_CODES = {"unique", "unique_together", "unique_constraint"}
+
+
+def validation_to_input(exc: ValidationError) -> InvalidInput | Conflict:
+    """A model validation error as the action's refusal: 409 when it is only a uniqueness
+    clash with an existing record, 400 otherwise."""
     if hasattr(exc, "error_dict"):
+        codes = {e.code for errors in exc.error_dict.values() for e in errors}
+        if codes and codes <= UNIQUE_CODES:
+            fields = {
+                k.removesuffix("_id"): [str(m) for m in ValidationError(v).messages]
+                for k, v in exc.error_dict.items()
+            }
+            return Conflict(_("This conflicts with an existing record."), fields)
         fields = {
             ("__all__" if k == "__all__" else k.removesuffix("_id")): [str(m) for m in v.messages]
             if hasattr(v, "messages")
@@ -90,7 +102,8 @@ def update[M: models.Model](
             _("These fields cannot be changed here: %(fields)s")
             % {"fields": ", ".join(sorted(unknown))}
         )
-    locked = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+    # Through _meta (not type(obj)) so a lazily-wrapped request.user works too.
+    locked: M = obj._meta.model._default_manager.select_for_update().get(pk=obj.pk)  # type: ignore[assignment]
     attnames = [_attname(locked, k) for k in data]
     before = {a: getattr(locked, a) for a in attnames}
     for key, value in data.items():

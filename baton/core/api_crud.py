@@ -1,14 +1,15 @@
 """Builds the list / read / create / update endpoints of one resource from its parts, so every
 resource reads, scopes, paginates, validates and answers errors the same way."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: django-ninja reads the payload annotations
+# of the generated endpoints at run time.
 
 from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from baton.access import authz
 from baton.access.authz import Perm
@@ -51,6 +52,7 @@ def register(
 
     @router.get(f"/{path}", response=page_schema, operation_id=f"list_{name}", tags=tags)
     def list_items(request: HttpRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+        authz.require(request.user, view_perm)
         qs = authz.visible_to(request.user, view_perm, base_qs())
         if filters is not None:
             qs = filters(qs, request)
@@ -66,7 +68,7 @@ def register(
         @router.post(f"/{path}", response={201: out}, operation_id=f"create_{name}", tags=tags)
         def create_item(request: HttpRequest, payload: create_in) -> Any:  # type: ignore[valid-type]
             obj = create(payload.model_dump(), acting_user=request.user)  # type: ignore[attr-defined]
-            return 201, base_qs().get(pk=obj.pk)
+            return Status(201, base_qs().get(pk=obj.pk))
 
     if update is not None and patch_in is not None:
 

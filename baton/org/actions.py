@@ -13,7 +13,6 @@ from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.http import Http404
 from django.utils.translation import gettext as _
 
 from baton.access import authz
@@ -394,10 +393,9 @@ def update_employee(employee: Employee, data: Mapping[str, Any], *, acting_user:
 
 
 def _employee_for_records(acting_user: Any, employee_id: Any) -> Employee:
-    try:
-        return authz.get_for(acting_user, Perm.RECORDS_CHANGE, Employee, pk=employee_id)
-    except Http404:
-        raise InvalidInput.field("employee", _("Unknown employee.")) from None
+    if not employee_id:
+        raise InvalidInput.field("employee", _("Choose the employee."))
+    return authz.get_for(acting_user, Perm.RECORDS_CHANGE, Employee, pk=employee_id)
 
 
 @transaction.atomic

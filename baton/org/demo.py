@@ -501,7 +501,7 @@ def _logins(
     teams: dict[tuple[str, str], list[tuple[Department, list[Department]]]],
 ) -> list[tuple[str, str, str]]:
     """One login per role; the people behind them are real records of the demo group."""
-    rd = teams[("C", "engineering")][0][0]  # 云软件事业部 · 研发中心
+    rd = Department.objects.select_related("head").get(pk=teams[("C", "engineering")][0][0].pk)
     rd_member = (
         Employee.objects.filter(department__path__startswith=rd.path, status="active")
         .exclude(pk=rd.head_id or 0)

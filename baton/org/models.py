@@ -52,7 +52,9 @@ class City(models.Model):
 class BusinessUnit(models.Model):
     """A business unit (事业部): the unit HR is organised by; HR of one BU never sees another's."""
 
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="business_units")
+    group = models.ForeignKey(
+        Group, on_delete=models.PROTECT, related_name="business_units", verbose_name=_("group")
+    )
     code = models.CharField(_("code"), max_length=16)
     name = models.CharField(_("name"), max_length=200)
     city = models.ForeignKey(
@@ -72,7 +74,9 @@ class BusinessUnit(models.Model):
 class LegalEntity(models.Model):
     """A legal entity (法人主体): the employer on contracts; its jurisdiction decides the law."""
 
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="legal_entities")
+    group = models.ForeignKey(
+        Group, on_delete=models.PROTECT, related_name="legal_entities", verbose_name=_("group")
+    )
     business_unit = models.ForeignKey(
         BusinessUnit,
         on_delete=models.PROTECT,
@@ -202,7 +206,9 @@ class Employee(models.Model):
     """A person employed by an entity of the group. Hire date is 用工之日 (the day work began),
     which is what service-length and severance count from."""
 
-    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="employees")
+    group = models.ForeignKey(
+        Group, on_delete=models.PROTECT, related_name="employees", verbose_name=_("group")
+    )
     employee_number = models.CharField(_("employee number"), max_length=32)
     name = models.CharField(_("name"), max_length=100)
     email = models.EmailField(_("email"), blank=True)

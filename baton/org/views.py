@@ -35,6 +35,12 @@ PAGE_SIZE = 50
 RECORD_KINDS = ("contract", "agreement", "event")
 
 
+def _without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
 @login_required
 def employees(request: HttpRequest) -> HttpResponse:
     authz.require(request.user, Perm.EMPLOYEE_VIEW)
@@ -46,7 +52,7 @@ def employees(request: HttpRequest) -> HttpResponse:
         "page": page,
         "statuses": EmployeeStatus.choices,
         "business_units": BusinessUnit.objects.all(),
-        "query": request.GET.urlencode().replace("page=", "_p="),
+        "query": _without_page(request),
         "can_create": authz.has_perm(request.user, Perm.EMPLOYEE_CHANGE),
     }
     if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "employee-table":

@@ -1,0 +1,125 @@
+"""Audit-trail probes, each run in a process of its own so its memory is its own:
+
+    python -m bench.audit_probe verify   # time trail.verify(); peak RSS of this process
+    python -m bench.audit_probe stream   # the floor: stream the same columns, no hashing
+    python -m bench.audit_probe orm      # the ORM read path verify uses, no hashing
+    python -m bench.audit_probe hash     # verify's hashing alone, on rows already in memory
+
+Prints one JSON object on the last line of stdout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import resource
+import sqlite3
+import sys
+import time
+from typing import Any
+
+import django
+
+from bench.figures import rss_mib
+
+HASH_SAMPLE = 200_000
+
+
+def _verify() -> dict[str, Any]:
+    from baton.audit import trail
+
+    base = rss_mib()
+    started = time.perf_counter()
+    result = trail.verify()
+    seconds = time.perf_counter() - started
+    return {
+        "checked": result.checked,
+        "ok": result.ok,
+        "reason": result.reason,
+        "broken_id": result.broken_id,
+        "seconds": seconds,
+        "baseline_rss_mib": base,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _stream() -> dict[str, Any]:
+    """One plain SELECT of verify's columns in chain order, read through the driver's cursor
+    (server-side on PostgreSQL) in batches; no ORM, no hashing."""
+    from django.db import connection, transaction
+
+    from baton.audit import trail
+    from baton.audit.models import AuditEntry
+
+    opts = AuditEntry._meta
+    cols = ", ".join(
+        connection.ops.quote_name(opts.get_field(c).column)  # type: ignore[union-attr]
+        for c in trail._VERIFY_COLUMNS
+    )
+    sql = f"SELECT {cols} FROM {connection.ops.quote_name(opts.db_table)} ORDER BY id"  # noqa: S608
+    n = 0
+    if connection.vendor == "postgresql":
+        with transaction.atomic():
+            started = time.perf_counter()
+            cur = connection.connection.cursor(name="bench_stream")
+            cur.itersize = 20000
+            cur.execute(sql)
+            while batch := cur.fetchmany(20000):
+                n += len(batch)
+            cur.close()
+            seconds = time.perf_counter() - started
+    else:
+        # A bare sqlite3 connection: without the type converters Django registers, so
+        # timestamps come back as the stored text, as the engine holds them.
+        raw = sqlite3.connect(connection.settings_dict["NAME"])
+        started = time.perf_counter()
+        cur = raw.execute(sql)
+        while batch := cur.fetchmany(20000):
+            n += len(batch)
+        seconds = time.perf_counter() - started
+        raw.close()
+    return {"rows": n, "seconds": seconds}
+
+
+def _orm() -> dict[str, Any]:
+    from baton.audit import trail
+
+    started = time.perf_counter()
+    n = 0
+    for _row in trail._rows(20000):
+        n += 1
+    return {"rows": n, "seconds": time.perf_counter() - started}
+
+
+def _hash() -> dict[str, Any]:
+    """verify()'s per-entry work (payload hash + chain hash) on rows already fetched."""
+    from baton.audit import trail
+
+    rows = []
+    for row in trail._rows(20000):
+        rows.append(row)
+        if len(rows) >= HASH_SAMPLE:
+            break
+    sha = hashlib.sha256
+    chain_hash = trail.chain_hash
+    bad = 0
+    started = time.perf_counter()
+    for r in rows:
+        if sha(r[12].encode()).hexdigest() != r[13]:
+            bad += 1
+        if chain_hash(*r[:12], r[13], r[14]) != r[15]:
+            bad += 1
+    return {"rows": len(rows), "bad": bad, "seconds": time.perf_counter() - started}
+
+
+PROBES = {"verify": _verify, "stream": _stream, "orm": _orm, "hash": _hash}
+
+
+def main() -> None:
+    probe = PROBES[sys.argv[1]]
+    django.setup()
+    print(json.dumps(probe()))
+
+
+if __name__ == "__main__":
+    main()
