@@ -44,9 +44,10 @@ def _verify() -> dict[str, Any]:
 
 
 def _stream() -> dict[str, Any]:
-    """One plain SELECT of verify's columns in chain order, read through the driver's cursor
-    (server-side on PostgreSQL) in batches; no ORM, no hashing."""
-    from django.db import connection, transaction
+    """One plain SELECT of verify's columns in chain order, fetched through the driver's cursor
+    in batches of 20,000; no ORM, no hashing. Best of two passes (the first also warms the
+    caches)."""
+    from django.db import connection
 
     from baton.audit import trail
     from baton.audit.models import AuditEntry
@@ -57,28 +58,27 @@ def _stream() -> dict[str, Any]:
         for c in trail._VERIFY_COLUMNS
     )
     sql = f"SELECT {cols} FROM {connection.ops.quote_name(opts.db_table)} ORDER BY id"  # noqa: S608
-    n = 0
     if connection.vendor == "postgresql":
-        with transaction.atomic():
-            started = time.perf_counter()
-            cur = connection.connection.cursor(name="bench_stream")
-            cur.itersize = 20000
-            cur.execute(sql)
-            while batch := cur.fetchmany(20000):
-                n += len(batch)
-            cur.close()
-            seconds = time.perf_counter() - started
+        connection.ensure_connection()
+        raw = connection.connection
     else:
         # A bare sqlite3 connection: without the type converters Django registers, so
         # timestamps come back as the stored text, as the engine holds them.
         raw = sqlite3.connect(connection.settings_dict["NAME"])
+    best = None
+    n = 0
+    for _ in range(2):
+        n = 0
         started = time.perf_counter()
-        cur = raw.execute(sql)
+        cur = raw.cursor()
+        cur.execute(sql)
         while batch := cur.fetchmany(20000):
             n += len(batch)
+        cur.close()
         seconds = time.perf_counter() - started
-        raw.close()
-    return {"rows": n, "seconds": seconds}
+        best = seconds if best is None else min(best, seconds)
+    raw.close()
+    return {"rows": n, "seconds": best}
 
 
 def _orm() -> dict[str, Any]:

@@ -481,6 +481,17 @@ def update_agreement(
 
 
 @transaction.atomic
+def record_document_view(agreement: Agreement, *, acting_user: Any) -> None:
+    """Who opened which signed agreement, and when: documents are evidence too."""
+    trail.record(
+        E.AGREEMENT_DOCUMENT_VIEWED,
+        actor=acting_user,
+        subject=agreement,
+        extra={"sha256": agreement.document_sha256},
+    )
+
+
+@transaction.atomic
 def record_lifecycle_event(data: Mapping[str, Any], *, acting_user: Any) -> LifecycleEvent:
     _employee_for_records(acting_user, data.get("employee_id"))
     return base.create(

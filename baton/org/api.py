@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from baton.access import authz
 from baton.access.authz import Perm
 from baton.core.api_crud import register
 from baton.org import actions
@@ -22,6 +23,7 @@ from baton.org.models import (
     Department,
     Employee,
     EmployeeStatus,
+    Group,
     LegalEntity,
     LifecycleEvent,
     LifecycleEventType,
@@ -503,3 +505,28 @@ register(
     create=actions.record_lifecycle_event,
     filters=_by_employee,
 )
+
+
+class GroupOut(Schema):
+    id: int
+    code: str
+    name: str
+    employee_number_pattern: str
+
+
+class GroupPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    employee_number_pattern: str | None = Field(None, min_length=1, max_length=100)
+
+
+@router.get("/group", response=GroupOut, operation_id="get_group", tags=["group"])
+def get_group(request: HttpRequest) -> Any:
+    authz.require(request.user, Perm.ORG_VIEW)
+    return Group.objects.get()
+
+
+@router.patch("/group", response=GroupOut, operation_id="update_group", tags=["group"])
+def update_group(request: HttpRequest, payload: GroupPatch) -> Any:
+    return actions.update_group(
+        Group.objects.get(), payload.model_dump(exclude_unset=True), acting_user=request.user
+    )

@@ -16,6 +16,7 @@ from baton.org.models import (
     Contract,
     Department,
     Employee,
+    Group,
     LegalEntity,
     LifecycleEvent,
     Position,
@@ -119,6 +120,18 @@ class EmployeeForm(ActionForm):
             data["manager_id"] = self.cleaned_data["manager_number"]
         data.pop("manager_number", None)
         return data
+
+
+class GroupForm(ActionForm):
+    class Meta:
+        model = Group
+        fields = ["name", "employee_number_pattern"]
+        help_texts = {
+            "employee_number_pattern": _(
+                "Placeholders: {group} {bu} {entity} {yyyy} {yy} and the sequence {seq} or "
+                "{seq:05}. Applies to people hired from now on."
+            )
+        }
 
 
 class BusinessUnitForm(ActionForm):

@@ -10,6 +10,8 @@ urlpatterns = [
     path("people/<int:pk>/edit/", views.employee_edit, name="employee_edit"),
     path("people/<int:pk>/<str:kind>/add/", views.employee_record_add, name="employee_record_add"),
     path("organisation/", views.structure, name="structure"),
+    path("organisation/group/", views.group_settings, name="group_settings"),
+    path("agreements/<int:pk>/document/", views.agreement_document, name="agreement_document"),
     path("organisation/<str:kind>/new/", views.structure_edit, name="structure_create"),
     path("organisation/<str:kind>/<int:pk>/", views.structure_edit, name="structure_edit"),
 ]

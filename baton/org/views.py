@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -21,11 +21,13 @@ from baton.core.forms import apply_action_error
 from baton.org import actions, forms
 from baton.org.api import employee_filters, employee_queryset
 from baton.org.models import (
+    Agreement,
     BusinessUnit,
     City,
     Department,
     Employee,
     EmployeeStatus,
+    Group,
     LegalEntity,
     Position,
     PositionFamily,
@@ -235,6 +237,7 @@ def structure(request: HttpRequest) -> HttpResponse:
             "families": PositionFamily.objects.all(),
             "positions": Position.objects.select_related("family", "department"),
             "cities": City.objects.all(),
+            "group": Group.objects.first(),
             "can_manage": authz.has_perm(request.user, Perm.ORG_MANAGE),
         },
     )
@@ -274,4 +277,44 @@ def structure_edit(request: HttpRequest, kind: str, pk: int | None = None) -> Ht
         request,
         "org/form.html",
         {"form": form, "title": str(title).capitalize(), "cancel": reverse("org:structure")},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def group_settings(request: HttpRequest) -> HttpResponse:
+    authz.require(request.user, Perm.ORG_MANAGE)
+    group = Group.objects.get()
+    form = forms.GroupForm(request.POST or None, instance=group)
+    if request.method == "POST":
+        fresh = Group.objects.get(pk=group.pk)
+        if (
+            _run_form(
+                request,
+                form,
+                lambda: actions.update_group(
+                    fresh, form.changed_data_for_action(), acting_user=request.user
+                ),
+            )
+            is not None
+        ):
+            return redirect("org:structure")
+    return render(
+        request,
+        "org/form.html",
+        {"form": form, "title": _("Group settings"), "cancel": reverse("org:structure")},
+    )
+
+
+@login_required
+def agreement_document(request: HttpRequest, pk: int) -> FileResponse:
+    """Download a signed agreement's document; every view is audited."""
+    agreement = authz.get_for(request.user, Perm.RECORDS_VIEW, Agreement, pk=pk)
+    if not agreement.document:
+        raise Http404
+    actions.record_document_view(agreement, acting_user=request.user)
+    return FileResponse(
+        agreement.document.open("rb"),
+        as_attachment=True,
+        filename=agreement.document.name.rsplit("/", 1)[-1],
     )

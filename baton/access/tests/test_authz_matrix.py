@@ -105,6 +105,8 @@ EXPECTED: dict[str, Rule] = {
         ADMIN, body=lambda w, r: {"role": "it"}, path=lambda w, r: {"user_id": w.ids["user"]}
     ),
     "revoke_role": Rule(ADMIN, path=lambda w, r: {"assignment_id": w.ids["assignment"]}),
+    "get_group": Rule(STRUCTURE_VIEW),
+    "update_group": Rule(ADMIN, body=lambda w, r: {"name": f"集团{w.n()}"}),
     "list_cities": Rule(STRUCTURE_VIEW),
     "get_cities": Rule(STRUCTURE_VIEW, path=_by("city")),
     "create_cities": Rule(ADMIN, body=_code("X")),

@@ -126,3 +126,50 @@ def test_audit_viewer_filters_and_exports(client_as: Any, users: dict[str, Any])
     assert "Entry hash" in header or "条目哈希" in header or "哈希" in header
     xlsx = client.get("/audit/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_agreement_document_upload_and_audited_download(
+    client_as: Any, users: dict[str, Any]
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    emp = Employee.objects.get(pk=users["employee"].employee_id)
+    pdf = SimpleUploadedFile("nda.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+    response = client_as("hrbp.cloud").post(
+        f"/people/{emp.pk}/agreement/add/",
+        {"a-agreement_type": "nda", "a-signed_on": "2026-01-10", "a-document": pdf},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    agreement = emp.agreements.get(signed_on="2026-01-10")
+    assert len(agreement.document_sha256) == 64
+    download = client_as("employee").get(f"/agreements/{agreement.pk}/document/")
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"%PDF-1.4 test"
+    assert AuditEntry.objects.latest("id").event_type == 192
+    assert client_as("it").get(f"/agreements/{agreement.pk}/document/").status_code == 404
+
+
+def test_wrong_document_type_is_refused(client_as: Any, users: dict[str, Any]) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    emp = Employee.objects.get(pk=users["employee"].employee_id)
+    exe = SimpleUploadedFile("x.exe", b"MZ", content_type="application/x-msdownload")
+    response = client_as("hrbp.cloud").post(
+        f"/people/{emp.pk}/agreement/add/",
+        {"a-agreement_type": "nda", "a-signed_on": "2026-01-11", "a-document": exe},
+    )
+    assert response.status_code == 400
+    assert not emp.agreements.filter(signed_on="2026-01-11").exists()
+
+
+def test_group_number_pattern_is_validated(client_as: Any) -> None:
+    client = client_as("admin")
+    page = client.post(
+        "/organisation/group/", {"name": "华夏智造集团", "employee_number_pattern": "{group}{nope}"}
+    )
+    assert page.status_code == 200 and "errorlist" in page.content.decode()
+    ok = client.post(
+        "/organisation/group/",
+        {"name": "华夏智造集团", "employee_number_pattern": "{group}-{yyyy}-{seq:06}"},
+    )
+    assert ok.status_code == 302
