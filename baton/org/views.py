@@ -316,5 +316,5 @@ def agreement_document(request: HttpRequest, pk: int) -> FileResponse:
     return FileResponse(
         agreement.document.open("rb"),
         as_attachment=True,
-        filename=agreement.document.name.rsplit("/", 1)[-1],
+        filename=(agreement.document.name or "document").rsplit("/", 1)[-1],
     )
