@@ -10,6 +10,7 @@ Everything deploy-specific comes from the environment:
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "baton.access",
     "baton.audit",
     "baton.org",
+    "baton.handover",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +167,25 @@ STATICFILES_DIRS: list[Path | tuple[str, Path]] = [
     *((prefix, path) for prefix, path in _VENDOR.items() if path.is_dir()),
 ]
 MEDIA_ROOT = DATA_DIR / "files"
+
+# Handover documents: AES-256-GCM keys (docs/deploy.md). BATON_FILE_KEYS is JSON
+# {"key-id": "<base64 32 bytes>"}; without it a development key is derived from SECRET_KEY.
+BATON_FILE_KEYS: dict[str, str] = json.loads(os.environ.get("BATON_FILE_KEYS", "{}") or "{}")
+BATON_FILE_KEY_CURRENT = os.environ.get("BATON_FILE_KEY_CURRENT", "")
+BATON_MAX_UPLOAD_BYTES = int(os.environ.get("BATON_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Storage for documents: the filesystem under BATON_DATA_DIR by default; an S3-compatible
+# backend by setting BATON_STORAGE_BACKEND (e.g. storages.backends.s3.S3Storage) and its options.
+STORAGES = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "BATON_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": json.loads(os.environ.get("BATON_STORAGE_OPTIONS", "{}") or "{}"),
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 TASKS = {
     "default": {

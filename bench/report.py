@@ -95,7 +95,7 @@ def main() -> None:
         "run": {
             "finished_at": now.isoformat(),
             "started_at": args.started,
-            "git_commit": _git("rev-parse", "HEAD"),
+            "git_commit": os.environ.get("BENCH_GIT_COMMIT") or _git("rev-parse", "HEAD"),
             "git_dirty": bool(_git("status", "--porcelain", "--", "baton")),
             "host": {
                 "cpus": os.cpu_count(),

@@ -34,6 +34,14 @@ class Perm(StrEnum):
     RECORDS_CHANGE = "records.change"
     AUDIT_VIEW = "audit.view"
     AUDIT_EXPORT = "audit.export"
+    CASE_VIEW = "case.view"  # exit cases and their tasks (scoped by the leaver)
+    CASE_MANAGE = "case.manage"  # open employer-initiated / confidential cases, cancel, waive
+    CASE_APPROVE = "case.approve"  # approve resignations
+    TEMPLATE_VIEW = "template.view"
+    TEMPLATE_MANAGE = "template.manage"
+    QUEUE_HR = "queue.hr"  # work the HR and administration task queues
+    QUEUE_IT = "queue.it"
+    QUEUE_FINANCE = "queue.finance"
     USERS_MANAGE = "users.manage"  # users, roles and API tokens of others (never via a token)
 
 
@@ -48,15 +56,33 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
             P.RECORDS_VIEW,
             P.RECORDS_CHANGE,
             P.AUDIT_VIEW,
+            P.CASE_VIEW,
+            P.CASE_MANAGE,
+            P.CASE_APPROVE,
+            P.TEMPLATE_VIEW,
+            P.TEMPLATE_MANAGE,
+            P.QUEUE_HR,
         }
     ),
-    Role.DEPT_HEAD: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW}),
-    Role.EMPLOYEE: frozenset({P.EMPLOYEE_VIEW, P.RECORDS_VIEW}),
+    Role.DEPT_HEAD: frozenset(
+        {P.ORG_VIEW, P.EMPLOYEE_VIEW, P.CASE_VIEW, P.CASE_APPROVE, P.TEMPLATE_VIEW}
+    ),
+    Role.EMPLOYEE: frozenset({P.EMPLOYEE_VIEW, P.RECORDS_VIEW, P.CASE_VIEW, P.TEMPLATE_VIEW}),
     Role.RECEIVER: frozenset({P.EMPLOYEE_VIEW}),
-    Role.IT: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW}),
-    Role.FINANCE: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW, P.RECORDS_VIEW}),
+    Role.IT: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW, P.CASE_VIEW, P.QUEUE_IT}),
+    Role.FINANCE: frozenset(
+        {P.ORG_VIEW, P.EMPLOYEE_VIEW, P.RECORDS_VIEW, P.CASE_VIEW, P.QUEUE_FINANCE}
+    ),
     Role.AUDITOR: frozenset(
-        {P.ORG_VIEW, P.EMPLOYEE_VIEW, P.RECORDS_VIEW, P.AUDIT_VIEW, P.AUDIT_EXPORT}
+        {
+            P.ORG_VIEW,
+            P.EMPLOYEE_VIEW,
+            P.RECORDS_VIEW,
+            P.AUDIT_VIEW,
+            P.AUDIT_EXPORT,
+            P.CASE_VIEW,
+            P.TEMPLATE_VIEW,
+        }
     ),
 }
 SELF_ROLES = frozenset({Role.EMPLOYEE, Role.RECEIVER})
@@ -65,6 +91,10 @@ TOKEN_SCOPE_PERMS: dict[str, frozenset[Perm]] = {
     TokenScope.ORG_READ: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW, P.RECORDS_VIEW}),
     TokenScope.ORG_WRITE: frozenset({P.ORG_MANAGE, P.EMPLOYEE_CHANGE, P.RECORDS_CHANGE}),
     TokenScope.AUDIT_READ: frozenset({P.AUDIT_VIEW, P.AUDIT_EXPORT}),
+    TokenScope.HANDOVER_READ: frozenset({P.CASE_VIEW, P.TEMPLATE_VIEW}),
+    TokenScope.HANDOVER_WRITE: frozenset(
+        {P.CASE_MANAGE, P.CASE_APPROVE, P.TEMPLATE_MANAGE, P.QUEUE_HR, P.QUEUE_IT, P.QUEUE_FINANCE}
+    ),
 }
 
 # Which permission lets a user *see* objects of a model; `get_for` answers 404 outside it.
@@ -77,6 +107,15 @@ VIEW_PERM_OF = {
     "access.user": P.USERS_MANAGE,
     "access.roleassignment": P.USERS_MANAGE,
     "access.apitoken": P.USERS_MANAGE,
+    "handover.exitcase": P.CASE_VIEW,
+    "handover.handovertask": P.CASE_VIEW,
+    "handover.document": P.CASE_VIEW,
+    "handover.externalconfirmation": P.CASE_VIEW,
+    "handover.checklisttemplate": P.TEMPLATE_VIEW,
+    "handover.templateitem": P.TEMPLATE_VIEW,
+    "handover.templateversion": P.TEMPLATE_VIEW,
+    "handover.templatechangerequest": P.TEMPLATE_VIEW,
+    "handover.knowledgeitem": P.TEMPLATE_VIEW,
 }
 # How a model's rows relate to an employee (the unit scopes are expressed in).
 EMPLOYEE_PATH = {
@@ -208,21 +247,121 @@ def _audit_q(scope: Scope) -> Q:
 M = TypeVar("M", bound=models.Model)
 
 
+def scope_q(user: Any, perm: Perm, prefix: str) -> Q:
+    """Rows (reached from the model through `prefix`, ending at an employee) on which the user
+    holds `perm`: `Q()` for everything, an impossible Q for nothing."""
+    scope = access_for(user).scopes.get(perm)
+    if scope is None or scope.empty:
+        return Q(pk__in=[])
+    if scope.everything:
+        return Q()
+    return _employee_q(scope, prefix)
+
+
+# Handover rows and the path from each to its exit case.
+CASE_PATH = {
+    "handover.exitcase": "",
+    "handover.handovertask": "case__",
+    "handover.document": "case__",
+    "handover.externalconfirmation": "task__case__",
+}
+TASK_PATH = {
+    "handover.handovertask": "",
+    "handover.document": "task__",
+    "handover.externalconfirmation": "task__",
+}
+QUEUE_PERMS = (
+    ("hr", P.QUEUE_HR),
+    ("admin", P.QUEUE_HR),
+    ("it", P.QUEUE_IT),
+    ("finance", P.QUEUE_FINANCE),
+)
+
+
+def case_q(user: Any, perm: Perm, prefix: str = "") -> Q:
+    """Exit cases on which the user holds `perm`. A confidential pre-resignation handover is
+    seen only by those who may approve the leaver's exit, and never by the leaver, until HR
+    reveals it."""
+    emp = f"{prefix}employee__"
+    q = scope_q(user, perm, emp) & (
+        Q(**{f"{prefix}confidential": False})
+        | Q(**{f"{prefix}revealed_at__isnull": False})
+        | scope_q(user, P.CASE_APPROVE, emp)
+    )
+    return q & ~_hidden_from_leaver(user, prefix)
+
+
+def _hidden_from_leaver(user: Any, prefix: str) -> Q:
+    me = access_for(user).employee_id
+    if not me:
+        return Q(pk__in=[])
+    return Q(
+        **{
+            f"{prefix}employee_id": me,
+            f"{prefix}confidential": True,
+            f"{prefix}revealed_at__isnull": True,
+        }
+    )
+
+
+def participant_q(user: Any, prefix: str = "") -> Q:
+    """Tasks the user takes part in: as owner, receiver or approver in person, or through a
+    department queue (IT, finance, HR) whose role covers the leaver."""
+    me = access_for(user).employee_id
+    q = Q(**{f"{prefix}owner_user_id": user.pk}) | Q(**{f"{prefix}approver_user_id": user.pk})
+    if me:
+        q |= (
+            Q(**{f"{prefix}owner_id": me})
+            | Q(**{f"{prefix}receiver_id": me})
+            | Q(**{f"{prefix}approver_id": me})
+        )
+    for queue, perm in QUEUE_PERMS:
+        if has_perm(user, perm):
+            in_queue = Q(**{f"{prefix}owner_queue": queue}) | Q(
+                **{f"{prefix}approver_queue": queue}
+            )
+            q |= in_queue & scope_q(user, perm, f"{prefix}case__employee__")
+    return q
+
+
+def in_queue(user: Any, queue: str, case: Any) -> bool:
+    """Whether the user works the department queue `queue` for this case's leaver."""
+    from baton.org.models import Employee
+
+    for name, perm in QUEUE_PERMS:
+        if (
+            name == queue
+            and visible_to(user, perm, Employee.objects.filter(pk=case.employee_id)).exists()
+        ):
+            return True
+    return False
+
+
 def visible_to[M: models.Model](user: Any, perm: Perm, queryset: QuerySet[M]) -> QuerySet[M]:
     """The rows of `queryset` on which the user holds `perm`."""
-    scope = access_for(user).scopes.get(perm)
+    label = queryset.model._meta.label_lower
+    acc = access_for(user)
+    if acc.user_id is None:
+        return queryset.none()
+    if label in CASE_PATH:
+        q = case_q(user, perm, CASE_PATH[label])
+        if label in TASK_PATH and perm == P.CASE_VIEW:
+            q |= participant_q(user, TASK_PATH[label]) & ~_hidden_from_leaver(
+                user, CASE_PATH[label]
+            )
+        return queryset.filter(q)
+    scope = acc.scopes.get(perm)
     if scope is None or scope.empty:
         return queryset.none()
     if scope.everything:
         return queryset
-    label = queryset.model._meta.label_lower
     if label in EMPLOYEE_PATH:
         return queryset.filter(_employee_q(scope, EMPLOYEE_PATH[label]))
     if label == "audit.auditentry":
         return queryset.filter(_audit_q(scope))
-    if perm in (P.ORG_VIEW, P.ORG_MANAGE):
-        # The structure itself (units, departments, positions) is not personal data: anyone
-        # who may see it at all sees all of it. People in it are scoped above.
+    if perm in (P.ORG_VIEW, P.ORG_MANAGE, P.TEMPLATE_VIEW, P.TEMPLATE_MANAGE):
+        # The structure itself (units, departments, positions) and the checklist templates
+        # are not personal data: anyone who may see them at all sees all of them.
         return queryset
     return queryset.none()
 

@@ -115,6 +115,8 @@ class TokenScope(models.TextChoices):
     ORG_READ = "org:read", _("Read organisation and people")
     ORG_WRITE = "org:write", _("Change organisation and people")
     AUDIT_READ = "audit:read", _("Read and export the audit trail")
+    HANDOVER_READ = "handover:read", _("Read exit cases, tasks and checklists")
+    HANDOVER_WRITE = "handover:write", _("Work exit cases, tasks and checklists")
 
 
 def hash_token(raw: str) -> str:

@@ -1,6 +1,7 @@
 """The audit event catalogue. Numbers are stored and hashed: never renumber, only add.
 
-Ranges: 1xx organisation, 2xx access, 3xx audit itself. Later domains take 4xx and up.
+Ranges: 1xx organisation, 2xx access, 3xx audit itself, 4xx handover. Later domains take
+5xx and up.
 """
 
 from django.db import models
@@ -49,3 +50,36 @@ class AuditEvent(models.IntegerChoices):
 
     AUDIT_EXPORTED = 301, _("Audit trail exported")
     AUDIT_SCRUBBED = 302, _("Personal data scrubbed from audit entries")
+
+    TEMPLATE_CREATED = 401, _("Checklist template created")
+    TEMPLATE_UPDATED = 402, _("Checklist template changed")
+    TEMPLATE_ITEM_SAVED = 403, _("Checklist item saved")
+    TEMPLATE_ITEM_DELETED = 404, _("Checklist item deleted")
+    TEMPLATE_PUBLISHED = 405, _("Checklist version published")
+    TEMPLATE_CHANGE_PROPOSED = 406, _("Checklist change proposed")
+    TEMPLATE_CHANGE_DECIDED = 407, _("Checklist change decided")
+    CASE_OPENED = 420, _("Exit case opened")
+    CASE_SUBMITTED = 421, _("Exit case submitted")
+    CASE_APPROVED = 422, _("Exit case approved")
+    CASE_HANDOVER_STARTED = 423, _("Handover started")
+    CASE_CLEARED = 424, _("Exit case cleared")
+    CASE_CLOSED = 425, _("Exit case closed")
+    CASE_WITHDRAWN = 426, _("Exit case withdrawn")
+    CASE_CANCELLED = 427, _("Exit case cancelled")
+    CASE_REOPENED = 428, _("Exit case restored")
+    CASE_REVEALED = 429, _("Pre-resignation handover revealed")
+    CASE_UPDATED = 430, _("Exit case changed")
+    TASK_CREATED = 440, _("Handover task created")
+    TASK_STARTED = 441, _("Handover task started")
+    TASK_UPDATED = 442, _("Handover task updated")
+    TASK_SUBMITTED = 443, _("Handover task submitted")
+    TASK_ACCEPTED = 444, _("Handover task accepted")
+    TASK_REJECTED = 445, _("Handover task rejected")
+    TASK_WAIVED = 446, _("Handover task waived")
+    TASK_REASSIGNED = 447, _("Handover task reassigned")
+    DOCUMENT_UPLOADED = 460, _("Handover document uploaded")
+    DOCUMENT_VIEWED = 461, _("Handover document viewed")
+    DOCUMENTS_REENCRYPTED = 462, _("Handover documents re-encrypted")
+    CONFIRMATION_SENT = 470, _("External confirmation link created")
+    CONFIRMATION_ANSWERED = 471, _("External confirmation answered")
+    KNOWLEDGE_ADDED = 480, _("Knowledge map entry added")
