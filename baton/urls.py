@@ -3,6 +3,7 @@ from django.urls import include, path
 from baton.access import views as access_views
 from baton.api import api
 from baton.core import views as core_views
+from baton.handover.urls import public_urlpatterns
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
@@ -12,5 +13,7 @@ urlpatterns = [
     path("", include("baton.access.urls")),
     path("", include("baton.org.urls")),
     path("audit/", include("baton.audit.urls")),
+    path("handover/", include("baton.handover.urls")),
+    path("", include((public_urlpatterns, "public"))),
     path("", core_views.home, name="home"),
 ]

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from baton.handover import views_admin, views_board, views_cases
+
+app_name = "handover"
+urlpatterns = [
+    *views_cases.urlpatterns,
+    *views_admin.urlpatterns,
+    *views_board.urlpatterns,
+]
+# The public confirmation page (no account) lives outside the app's login-only URLs.
+public_urlpatterns = [
+    path("confirm/<str:token>/", views_cases.confirm, name="confirm"),
+]
