@@ -249,12 +249,13 @@ M = TypeVar("M", bound=models.Model)
 
 def scope_q(user: Any, perm: Perm, prefix: str) -> Q:
     """Rows (reached from the model through `prefix`, ending at an employee) on which the user
-    holds `perm`: `Q()` for everything, an impossible Q for nothing."""
+    holds `perm`: an always-true Q for everything (not `Q()`, which vanishes when OR-ed), an
+    impossible Q for nothing."""
     scope = access_for(user).scopes.get(perm)
     if scope is None or scope.empty:
         return Q(pk__in=[])
     if scope.everything:
-        return Q()
+        return Q(pk__isnull=False)
     return _employee_q(scope, prefix)
 
 
@@ -283,10 +284,16 @@ def case_q(user: Any, perm: Perm, prefix: str = "") -> Q:
     seen only by those who may approve the leaver's exit, and never by the leaver, until HR
     reveals it."""
     emp = f"{prefix}employee__"
-    q = scope_q(user, perm, emp) & (
+    approve = scope_q(user, P.CASE_APPROVE, emp)
+    me = access_for(user).employee_id
+    if me and perm in (P.CASE_VIEW, P.CASE_APPROVE):
+        # A direct manager sees and approves their reports' exits, whatever their role.
+        approve |= Q(**{f"{emp}manager_id": me})
+    base = approve if perm == P.CASE_APPROVE else scope_q(user, perm, emp) | approve
+    q = base & (
         Q(**{f"{prefix}confidential": False})
         | Q(**{f"{prefix}revealed_at__isnull": False})
-        | scope_q(user, P.CASE_APPROVE, emp)
+        | approve
     )
     return q & ~_hidden_from_leaver(user, prefix)
 

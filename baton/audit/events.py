@@ -83,3 +83,4 @@ class AuditEvent(models.IntegerChoices):
     CONFIRMATION_SENT = 470, _("External confirmation link created")
     CONFIRMATION_ANSWERED = 471, _("External confirmation answered")
     KNOWLEDGE_ADDED = 480, _("Knowledge map entry added")
+    HANDOVER_BULK_LOADED = 499, _("Handover data loaded in bulk")

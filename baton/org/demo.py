@@ -245,8 +245,6 @@ def build(employees: int = 600, seed: int = 7, log: Callable[[str], None] = prin
         if level >= 3 and r < 0.08:
             status = "departed"
             term = hire + dt.timedelta(days=rng.randrange(60, max(61, (TODAY - hire).days)))
-        elif level >= 3 and r < 0.10:
-            status = "departing"
         elif hire > TODAY - dt.timedelta(days=180):
             status = "probation"
         emp = Employee(

@@ -7,6 +7,7 @@ import hashlib
 import secrets
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
@@ -151,7 +152,15 @@ def read_document(doc: Document, *, acting_user: Any) -> bytes:
     doc = authz.get_for(acting_user, Perm.CASE_VIEW, Document, pk=doc.pk)
     with doc.blob.open("rb") as fh:
         blob = fh.read()
-    data = crypto.decrypt(blob, doc.sha256, doc.key_id)
+    try:
+        data = crypto.decrypt(blob, doc.sha256, doc.key_id)
+    except InvalidTag:
+        raise Conflict(
+            _(
+                "The stored file failed its integrity check; it was altered or "
+                "damaged. Restore it from backup."
+            )
+        ) from None
     if hashlib.sha256(data).hexdigest() != doc.sha256:
         raise Conflict(_("The stored file does not match its recorded SHA-256."))
     trail.record_many(

@@ -44,9 +44,13 @@ class Command(BaseCommand):
         if opts["employees"] < 20:
             raise CommandError("--employees must be at least 20.")
         started = time.perf_counter()
-        built = demo.build(
-            opts["employees"], opts["seed"], log=lambda m: self.stdout.write(f"  {m}")
-        )
+        log = lambda m: self.stdout.write(f"  {m}")  # noqa: E731
+        built = demo.build(opts["employees"], opts["seed"], log=log)
+        from baton.handover import demo as handover_demo
+
+        handover_demo.showcase(log=log)
+        if opts["employees"] >= 5000:
+            handover_demo.bulk_cases(opts["employees"] // 10, seed=opts["seed"], log=log)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo group '{built.group.name}' loaded: {built.employees} employees in "

@@ -1,0 +1,25 @@
+"""`baton keys rotate`: re-encrypt every handover document under the current key.
+`baton keys new`: print a fresh AES-256 key for BATON_FILE_KEYS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from baton.handover import crypto
+from baton.handover.actions import reencrypt_all
+
+
+class Command(BaseCommand):
+    help = "Document encryption keys: `new` prints a key, `rotate` re-encrypts to the current one."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("cmd", choices=["new", "rotate"])
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["cmd"] == "new":
+            self.stdout.write(crypto.new_key())
+            return
+        done = reencrypt_all()
+        self.stdout.write(f"Re-encrypted {done} documents with key {crypto.current_key_id()!r}.")
