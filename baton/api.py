@@ -12,13 +12,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from baton.access.api import router as access_router
 from baton.access.api_auth import BearerToken, SessionAuth
 from baton.audit.api import router as audit_router
 from baton.core.errors import ActionError
+from baton.handover.api import router as handover_router
 from baton.org.api import router as org_router
 
 api = NinjaAPI(
@@ -31,10 +32,13 @@ api = NinjaAPI(
 api.add_router("/org", org_router)
 api.add_router("/access", access_router)
 api.add_router("/audit", audit_router)
+api.add_router("/handover", handover_router)
 
 
 def _field_name(loc: list[Any]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "form", "payload")]
+    # Multipart uploads nest the file under its own name ("file.file").
+    parts = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
     return ".".join(parts) or "__all__"
 
 
@@ -46,6 +50,12 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
     return api.create_response(
         request, {"detail": _("The request is not valid."), "errors": errors}, status=400
     )
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # E.g. a body that is not JSON: the same error shape as everything else.
+    return api.create_response(request, {"detail": str(exc), "errors": {}}, status=exc.status_code)
 
 
 @api.exception_handler(ActionError)

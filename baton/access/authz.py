@@ -37,7 +37,9 @@ class Perm(StrEnum):
     CASE_VIEW = "case.view"  # exit cases and their tasks (scoped by the leaver)
     CASE_MANAGE = "case.manage"  # open employer-initiated / confidential cases, cancel, waive
     CASE_APPROVE = "case.approve"  # approve resignations
+    CASE_PARTICIPATE = "case.participate"  # work, submit or decide own handover tasks
     TEMPLATE_VIEW = "template.view"
+    TEMPLATE_PROPOSE = "template.propose"  # propose a checklist change (applied when HR approves)
     TEMPLATE_MANAGE = "template.manage"
     QUEUE_HR = "queue.hr"  # work the HR and administration task queues
     QUEUE_IT = "queue.it"
@@ -46,43 +48,31 @@ class Perm(StrEnum):
 
 
 P = Perm
+_VIEW_ORG = {P.ORG_VIEW, P.EMPLOYEE_VIEW}
 ROLE_PERMS: dict[str, frozenset[Perm]] = {
     Role.GROUP_ADMIN: frozenset(Perm),
     Role.HRBP: frozenset(
-        {
-            P.ORG_VIEW,
-            P.EMPLOYEE_VIEW,
-            P.EMPLOYEE_CHANGE,
-            P.RECORDS_VIEW,
-            P.RECORDS_CHANGE,
-            P.AUDIT_VIEW,
-            P.CASE_VIEW,
-            P.CASE_MANAGE,
-            P.CASE_APPROVE,
-            P.TEMPLATE_VIEW,
-            P.TEMPLATE_MANAGE,
-            P.QUEUE_HR,
-        }
+        _VIEW_ORG
+        | {P.EMPLOYEE_CHANGE, P.RECORDS_VIEW, P.RECORDS_CHANGE, P.AUDIT_VIEW, P.CASE_VIEW}
+        | {P.CASE_MANAGE, P.CASE_APPROVE, P.CASE_PARTICIPATE, P.QUEUE_HR}
+        | {P.TEMPLATE_VIEW, P.TEMPLATE_PROPOSE, P.TEMPLATE_MANAGE}
     ),
     Role.DEPT_HEAD: frozenset(
-        {P.ORG_VIEW, P.EMPLOYEE_VIEW, P.CASE_VIEW, P.CASE_APPROVE, P.TEMPLATE_VIEW}
+        _VIEW_ORG
+        | {P.CASE_VIEW, P.CASE_APPROVE, P.CASE_PARTICIPATE, P.TEMPLATE_VIEW, P.TEMPLATE_PROPOSE}
     ),
-    Role.EMPLOYEE: frozenset({P.EMPLOYEE_VIEW, P.RECORDS_VIEW, P.CASE_VIEW, P.TEMPLATE_VIEW}),
-    Role.RECEIVER: frozenset({P.EMPLOYEE_VIEW}),
-    Role.IT: frozenset({P.ORG_VIEW, P.EMPLOYEE_VIEW, P.CASE_VIEW, P.QUEUE_IT}),
+    Role.EMPLOYEE: frozenset(
+        {P.EMPLOYEE_VIEW, P.RECORDS_VIEW, P.CASE_VIEW, P.CASE_PARTICIPATE}
+        | {P.TEMPLATE_VIEW, P.TEMPLATE_PROPOSE}
+    ),
+    Role.RECEIVER: frozenset({P.EMPLOYEE_VIEW, P.CASE_PARTICIPATE}),
+    Role.IT: frozenset(_VIEW_ORG | {P.CASE_VIEW, P.CASE_PARTICIPATE, P.QUEUE_IT}),
     Role.FINANCE: frozenset(
-        {P.ORG_VIEW, P.EMPLOYEE_VIEW, P.RECORDS_VIEW, P.CASE_VIEW, P.QUEUE_FINANCE}
+        _VIEW_ORG | {P.RECORDS_VIEW, P.CASE_VIEW, P.CASE_PARTICIPATE, P.QUEUE_FINANCE}
     ),
+    # Read-only evidence: sees everything in scope, works and proposes nothing.
     Role.AUDITOR: frozenset(
-        {
-            P.ORG_VIEW,
-            P.EMPLOYEE_VIEW,
-            P.RECORDS_VIEW,
-            P.AUDIT_VIEW,
-            P.AUDIT_EXPORT,
-            P.CASE_VIEW,
-            P.TEMPLATE_VIEW,
-        }
+        _VIEW_ORG | {P.RECORDS_VIEW, P.AUDIT_VIEW, P.AUDIT_EXPORT, P.CASE_VIEW, P.TEMPLATE_VIEW}
     ),
 }
 SELF_ROLES = frozenset({Role.EMPLOYEE, Role.RECEIVER})
@@ -93,7 +83,8 @@ TOKEN_SCOPE_PERMS: dict[str, frozenset[Perm]] = {
     TokenScope.AUDIT_READ: frozenset({P.AUDIT_VIEW, P.AUDIT_EXPORT}),
     TokenScope.HANDOVER_READ: frozenset({P.CASE_VIEW, P.TEMPLATE_VIEW}),
     TokenScope.HANDOVER_WRITE: frozenset(
-        {P.CASE_MANAGE, P.CASE_APPROVE, P.TEMPLATE_MANAGE, P.QUEUE_HR, P.QUEUE_IT, P.QUEUE_FINANCE}
+        {P.CASE_MANAGE, P.CASE_APPROVE, P.CASE_PARTICIPATE, P.QUEUE_HR, P.QUEUE_IT}
+        | {P.QUEUE_FINANCE, P.TEMPLATE_PROPOSE, P.TEMPLATE_MANAGE}
     ),
 }
 
@@ -199,6 +190,12 @@ def _compute(user: Any) -> Access:
     return Access(user.pk, user.employee_id, scopes)
 
 
+def token_allows(user: Any, perm: Perm) -> bool:
+    """Whether the API token the user authenticated with (if any) covers `perm`."""
+    scopes = getattr(user, "_baton_token_scopes", None)
+    return scopes is None or any(perm in TOKEN_SCOPE_PERMS.get(s, frozenset()) for s in scopes)
+
+
 def has_perm(user: Any, perm: Perm) -> bool:
     """Whether the user holds `perm` anywhere (for showing a menu entry or a button)."""
     return access_for(user).has(perm)
@@ -285,11 +282,17 @@ def case_q(user: Any, perm: Perm, prefix: str = "") -> Q:
     reveals it."""
     emp = f"{prefix}employee__"
     approve = scope_q(user, P.CASE_APPROVE, emp)
-    me = access_for(user).employee_id
-    if me and perm in (P.CASE_VIEW, P.CASE_APPROVE):
-        # A direct manager sees and approves their reports' exits, whatever their role.
-        approve |= Q(**{f"{emp}manager_id": me})
-    base = approve if perm == P.CASE_APPROVE else scope_q(user, perm, emp) | approve
+    acc = access_for(user)
+    if acc.employee_id and acc.has(P.CASE_VIEW):
+        # A direct manager sees and approves their reports' exits, whatever their role (and
+        # only where a token, if any, allows handover reads).
+        approve |= Q(**{f"{emp}manager_id": acc.employee_id})
+    if perm == P.CASE_APPROVE:
+        base = approve
+    elif perm == P.CASE_VIEW:
+        base = scope_q(user, perm, emp) | approve
+    else:
+        base = scope_q(user, perm, emp)
     q = base & (
         Q(**{f"{prefix}confidential": False})
         | Q(**{f"{prefix}revealed_at__isnull": False})
@@ -352,7 +355,7 @@ def visible_to[M: models.Model](user: Any, perm: Perm, queryset: QuerySet[M]) ->
         return queryset.none()
     if label in CASE_PATH:
         q = case_q(user, perm, CASE_PATH[label])
-        if label in TASK_PATH and perm == P.CASE_VIEW:
+        if label in TASK_PATH and perm == P.CASE_VIEW and token_allows(user, P.CASE_VIEW):
             q |= participant_q(user, TASK_PATH[label]) & ~_hidden_from_leaver(
                 user, CASE_PATH[label]
             )

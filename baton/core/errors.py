@@ -29,3 +29,15 @@ class InvalidInput(ActionError):
 
 class Conflict(ActionError):
     status = 409
+
+
+class NotFound(InvalidInput):
+    """Nothing answers to what was given (e.g. a mistyped link): 404."""
+
+    status = 404
+
+
+class Gone(Conflict):
+    """It existed but is no longer usable (a used or expired link): 410."""
+
+    status = 410

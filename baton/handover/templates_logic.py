@@ -105,7 +105,18 @@ def compose_checklist(
     pack + the overseas pack for a salesperson of an overseas entity."""
     versions: list[TemplateVersion] = []
     merged: dict[str, dict[str, Any]] = {}
-    for _score, template in matching_templates(employee, exit_type):
+    matched = matching_templates(employee, exit_type)
+    # A template that another matching template inherits from is already inside that one's
+    # effective items (with its removals applied): merging it again would undo the removals.
+    ancestors: set[int] = set()
+    for _score, template in matched:
+        node = template.parent
+        while node is not None and node.pk not in ancestors:
+            ancestors.add(node.pk)
+            node = node.parent
+    for _score, template in matched:
+        if template.pk in ancestors:
+            continue
         version = latest_version(template)
         if version is None:
             continue

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -59,14 +60,34 @@ def _can_open(acting_user: Any, employee: Employee, exit_type: str, confidential
     me = authz.access_for(acting_user).employee_id
     on_self = me == employee.pk
     if on_self and not confidential and exit_type == ExitType.RESIGNATION:
+        _require_participant(acting_user)
         return  # self-service resignation
     visible = Employee.objects.filter(pk=employee.pk)
     manage = authz.visible_to(acting_user, Perm.CASE_MANAGE, visible).exists()
     approve = authz.visible_to(acting_user, Perm.CASE_APPROVE, visible).exists()
     if confidential and not manage:
         raise PermissionDenied(_("Only HR opens a confidential pre-resignation handover."))
+    if exit_type in ExitType.employer_initiated() and not manage:
+        raise PermissionDenied(_("Only HR opens an employer-initiated termination."))
     if not (manage or approve) or on_self:
         raise PermissionDenied(_("You may not open an exit case for this person."))
+
+
+def _require_participant(acting_user: Any) -> None:
+    if not authz.has_perm(acting_user, Perm.CASE_PARTICIPATE):
+        raise PermissionDenied(_("You do not have permission to do this."))
+
+
+def _own_case(acting_user: Any, case: ExitCase) -> bool:
+    """Whether the user is the leaver acting on their own, visible case."""
+    if authz.access_for(acting_user).employee_id != case.employee_id:
+        return False
+    _require_participant(acting_user)
+    if not authz.visible_to(
+        acting_user, Perm.CASE_VIEW, ExitCase.objects.filter(pk=case.pk)
+    ).exists():
+        raise Http404(_("Not found, or not visible to you."))  # a hidden case does not exist
+    return True
 
 
 @transaction.atomic
@@ -167,7 +188,7 @@ def _require_case(acting_user: Any, case: ExitCase, perm: Perm) -> None:
 @transaction.atomic
 def submit_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
     case = _lock_case(case)
-    if authz.access_for(acting_user).employee_id != case.employee_id:
+    if not _own_case(acting_user, case):
         _require_case(acting_user, case, Perm.CASE_APPROVE)
     if case.state != CaseState.DRAFT:
         raise Conflict(_("Only a draft can be submitted."))
@@ -369,7 +390,16 @@ def reveal_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
 def withdraw_case(case: ExitCase, *, acting_user: Any, reason: str = "") -> ExitCase:
     """The employee withdraws their resignation (or HR records it). Nothing is deleted."""
     case = _lock_case(case)
-    if authz.access_for(acting_user).employee_id != case.employee_id:
+    if _own_case(acting_user, case):
+        if case.exit_type != ExitType.RESIGNATION or case.state not in (
+            CaseState.DRAFT,
+            CaseState.SUBMITTED,
+        ):
+            # After approval a resignation is withdrawn only with the employer's agreement.
+            raise PermissionDenied(
+                _("Once approved, a withdrawal is agreed with HR, who records it.")
+            )
+    else:
         _require_case(acting_user, case, Perm.CASE_MANAGE)
     return _stop(
         case, CaseState.WITHDRAWN, E.CASE_WITHDRAWN, acting_user=acting_user, reason=reason
@@ -441,6 +471,10 @@ def change_last_day(case: ExitCase, last_working_day: dt.date, *, acting_user: A
     _require_case(acting_user, case, Perm.CASE_MANAGE)
     if not case.is_open:
         raise Conflict(_("The case is no longer open."))
+    if last_working_day < case.employee.hire_date:
+        raise InvalidInput.field(
+            "last_working_day", _("The last working day is before the hire date.")
+        )
     old = case.last_working_day
     case.last_working_day = last_working_day
     case.save(update_fields=["last_working_day", "updated_at"])

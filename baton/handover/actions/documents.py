@@ -20,7 +20,7 @@ from baton.access import authz
 from baton.access.authz import Perm
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
-from baton.core.errors import Conflict, InvalidInput
+from baton.core.errors import Conflict, Gone, InvalidInput, NotFound
 from baton.handover import crypto
 from baton.handover.actions.cases import _lock_case, _require_case
 from baton.handover.actions.tasks import (
@@ -30,6 +30,7 @@ from baton.handover.actions.tasks import (
     is_owner,
 )
 from baton.handover.models import (
+    CaseState,
     Document,
     EvidenceKind,
     ExitCase,
@@ -55,6 +56,42 @@ ALLOWED_TYPES = {
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
+
+
+_SIGNATURES = {
+    "application/pdf": (b"%PDF-",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "application/zip": (b"PK\x03\x04", b"PK\x05\x06"),
+}
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def content_matches(data: bytes, content_type: str) -> bool:
+    """Whether the bytes are what the declared type says (the browser's word is not enough:
+    an executable renamed to .pdf is refused)."""
+    if content_type in _SIGNATURES:
+        return data.startswith(_SIGNATURES[content_type])
+    if content_type.startswith("application/vnd.openxmlformats"):
+        return data.startswith(b"PK\x03\x04")
+    if content_type in (
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+    ):
+        return data.startswith(_OLE)
+    if content_type.startswith("text/"):
+        head = data[:8192]
+        if b"\x00" in head:
+            return False
+        for encoding in ("utf-8", "gb18030"):
+            try:
+                # The 8 KB cut may split a multi-byte character: allow a ragged end.
+                head.decode(encoding, errors="strict" if len(data) <= 8192 else "ignore")
+                return True
+            except UnicodeDecodeError:
+                continue
+    return False
 
 
 @transaction.atomic
@@ -101,6 +138,12 @@ def upload_document(
             % {"type": content_type or "?"},
         )
     data = b"".join(upload.chunks())
+    if not content_matches(data, content_type):
+        raise InvalidInput.field(
+            "file",
+            _("The file's content is not a %(type)s file; upload the real document.")
+            % {"type": content_type},
+        )
     digest = hashlib.sha256(data).hexdigest()
     previous = Document.objects.filter(case=case, task=task, name=name).order_by("-version").first()
     blob, key_id = crypto.encrypt(data, digest)
@@ -236,6 +279,8 @@ def create_confirmation(
         raise PermissionDenied(_("Only the owner of this item or HR can ask for a confirmation."))
     if task.evidence_kind != EvidenceKind.EXTERNAL:
         raise InvalidInput(_("This item does not ask for an external confirmation."))
+    if task.state not in (TaskState.TODO, TaskState.IN_PROGRESS):
+        raise Conflict(_("This item is waiting for acceptance or finished."))
     if not recipient_name.strip() or not statement.strip():
         raise InvalidInput(
             _("Name the recipient and what they confirm."),
@@ -285,14 +330,16 @@ def find_confirmation(raw: str) -> ExternalConfirmation:
         .first()
     )
     if conf is None:
-        raise InvalidInput(_("This link is not valid. Check that you copied all of it."))
+        raise NotFound(_("This link is not valid. Check that you copied all of it."))
     if conf.responded_at is not None:
-        raise Conflict(
+        raise Gone(
             _("This link was already used on %(when)s; it works only once.")
             % {"when": timezone.localtime(conf.responded_at).strftime("%Y-%m-%d %H:%M")}
         )
+    if conf.task.case.state not in (CaseState.APPROVED, CaseState.HANDOVER) or conf.task.is_done:
+        raise Gone(_("This request is no longer open; nothing more is needed from you."))
     if conf.expires_at <= timezone.now():
-        raise Conflict(
+        raise Gone(
             _("This link expired on %(when)s. Ask your contact for a new one.")
             % {"when": timezone.localtime(conf.expires_at).strftime("%Y-%m-%d")}
         )

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
 
+from baton.access import authz
+from baton.access.authz import Perm
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
+from baton.core.errors import Conflict
+from baton.handover import crypto
 from baton.handover.models import (
     Document,
     HandoverTask,
     KnowledgeItem,
 )
+from baton.org.models import Employee
 
 # ---------------------------------------------------------------- knowledge map
 
@@ -66,7 +75,68 @@ def _add_to_knowledge_map(task: HandoverTask, *, acting_user: Any) -> None:
 
 @transaction.atomic
 def count_knowledge_view(item: KnowledgeItem) -> None:
-    # A counter for analytics, not a business change: no audit entry of its own.
-    KnowledgeItem.objects.select_for_update().filter(pk=item.pk).first()
-    item.views += 1
-    item.save(update_fields=["views"])
+    # A counter for analytics, not a business change: no audit entry of its own. Re-read under
+    # the lock so concurrent views are all counted.
+    fresh = KnowledgeItem.objects.select_for_update().get(pk=item.pk)
+    fresh.views += 1
+    fresh.save(update_fields=["views"])
+    item.views = fresh.views
+
+
+def knowledge_visible_to(user: Any) -> QuerySet[KnowledgeItem]:
+    """Knowledge entries the user may read: everything for HR and checklist managers; for
+    anyone else their own position's map and, for a department head, the positions of the
+    people in their subtree."""
+    qs = KnowledgeItem.objects.all()
+    if authz.has_perm(user, Perm.TEMPLATE_MANAGE) or authz.has_perm(user, Perm.CASE_MANAGE):
+        return qs
+    positions = set(
+        authz.visible_to(user, Perm.CASE_APPROVE, Employee.objects.all())
+        .values_list("position_id", flat=True)
+        .distinct()
+    )
+    me = authz.access_for(user).employee_id
+    if me:
+        own = Employee.objects.filter(pk=me).values_list("position_id", flat=True).first()
+        if own:
+            positions.add(own)
+    return qs.filter(position_id__in=positions)
+
+
+@transaction.atomic
+def read_knowledge_document(item: KnowledgeItem, *, acting_user: Any) -> tuple[Document, bytes]:
+    """The next holder reads a document from their position's knowledge map (audited), even
+    though the case it came from is not visible to them."""
+    item = knowledge_visible_to(acting_user).select_related("document__case").get(pk=item.pk)
+    doc = item.document
+    if doc is None:
+        raise Http404(_("This entry has no document."))
+    with doc.blob.open("rb") as fh:
+        blob = fh.read()
+    try:
+        data = crypto.decrypt(blob, doc.sha256, doc.key_id)
+    except InvalidTag:
+        raise Conflict(
+            _(
+                "The stored file failed its integrity check; it was altered or "
+                "damaged. Restore it from backup."
+            )
+        ) from None
+    trail.record_many(
+        [
+            trail.Change(
+                E.DOCUMENT_VIEWED,
+                doc,
+                extra={
+                    "name": doc.name,
+                    "version": doc.version,
+                    "via": "knowledge",
+                    "entry": item.pk,
+                },
+                business_unit_id=doc.case.business_unit_id,
+                department_id=doc.case.department_id,
+            )
+        ],
+        actor=acting_user,
+    )
+    return doc, data

@@ -33,6 +33,8 @@ from baton.org.models import Employee
 
 
 def is_owner(user: Any, task: HandoverTask) -> bool:
+    if not authz.has_perm(user, Perm.CASE_PARTICIPATE):
+        return False  # e.g. a read-only token acting as its owner
     me = authz.access_for(user).employee_id
     if task.owner_id and me == task.owner_id:
         return True
@@ -42,6 +44,8 @@ def is_owner(user: Any, task: HandoverTask) -> bool:
 
 
 def is_approver(user: Any, task: HandoverTask) -> bool:
+    if not authz.has_perm(user, Perm.CASE_PARTICIPATE):
+        return False
     me = authz.access_for(user).employee_id
     if task.approver_id and me == task.approver_id:
         return True
@@ -62,6 +66,14 @@ def _lock_task(task: HandoverTask, acting_user: Any) -> HandoverTask:
     if task.case.state not in (CaseState.APPROVED, CaseState.HANDOVER, CaseState.CLEARED):
         raise Conflict(_("The exit case is not in handover."))
     return task
+
+
+def _require_decider(user: Any, task: HandoverTask) -> None:
+    if not is_approver(user, task):
+        raise PermissionDenied(_("Only the approver of this item can accept or reject it."))
+    if task.submitted_by_id == user.pk:
+        # A queue may both own and approve an item; the same person never does both.
+        raise PermissionDenied(_("Someone other than the person who submitted it must decide."))
 
 
 def _require_owner(user: Any, task: HandoverTask) -> None:
@@ -171,12 +183,13 @@ def submit_task(task: HandoverTask, *, acting_user: Any, note: str | None = None
             {"evidence": missing},
         )
     task.submitted_at = timezone.now()
+    task.submitted_by = acting_user
     return _task_change(
         task,
         TaskState.SUBMITTED,
         E.TASK_SUBMITTED,
         acting_user=acting_user,
-        fields=["submitted_at", "note"],
+        fields=["submitted_at", "submitted_by", "note"],
     )
 
 
@@ -185,8 +198,7 @@ def accept_task(task: HandoverTask, *, acting_user: Any, comment: str = "") -> H
     """Only the approver accepts; the row lock makes a concurrent accept/reject see the other's
     outcome and refuse."""
     task = _lock_task(task, acting_user)
-    if not is_approver(acting_user, task):
-        raise PermissionDenied(_("Only the approver of this item can accept or reject it."))
+    _require_decider(acting_user, task)
     if task.state != TaskState.SUBMITTED:
         raise Conflict(
             _("This item is not waiting for acceptance (it is %(state)s).")
@@ -211,8 +223,7 @@ def accept_task(task: HandoverTask, *, acting_user: Any, comment: str = "") -> H
 @transaction.atomic
 def reject_task(task: HandoverTask, *, acting_user: Any, comment: str) -> HandoverTask:
     task = _lock_task(task, acting_user)
-    if not is_approver(acting_user, task):
-        raise PermissionDenied(_("Only the approver of this item can accept or reject it."))
+    _require_decider(acting_user, task)
     if task.state != TaskState.SUBMITTED:
         raise Conflict(
             _("This item is not waiting for acceptance (it is %(state)s).")
@@ -273,8 +284,15 @@ def reassign_task(
     if approver_id is not None:
         values.update(approver_id=approver_id, approver_queue="", approver_user_id=None)
     wanted = {v for k, v in values.items() if k in ("owner_id", "receiver_id", "approver_id")}
-    if len(wanted) != Employee.objects.filter(pk__in=wanted).count():
-        raise InvalidInput(_("Unknown employee."))
+    in_scope = authz.visible_to(
+        acting_user, Perm.CASE_MANAGE, Employee.objects.filter(pk__in=wanted)
+    )
+    if len(wanted) != in_scope.count():
+        raise InvalidInput(_("Unknown employee, or outside the part of the group you manage."))
+    owner = values.get("owner_id", task.owner_id)
+    approver = values.get("approver_id", task.approver_id)
+    if owner and owner == approver:
+        raise InvalidInput.field("approver", _("Nobody accepts their own work."))
     return base.update(
         task,
         values,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -27,6 +28,7 @@ from baton.handover.models import (
     TemplateVersion,
 )
 from baton.handover.templates_logic import effective_items
+from baton.org.models import Department, LegalEntity
 
 # ---------------------------------------------------------------- templates
 
@@ -60,9 +62,48 @@ ITEM_EDIT_FIELDS = {
 }
 
 
+def _require_manage(acting_user: Any, binding: Mapping[str, Any]) -> None:
+    """HR of a business unit manages the checklists bound inside it; checklists for the whole
+    group (unbound, or bound to a position / family / exit type only) need group-wide rights."""
+    authz.require(acting_user, Perm.TEMPLATE_MANAGE)
+    scope = authz.access_for(acting_user).scopes[Perm.TEMPLATE_MANAGE]
+    if scope.everything:
+        return
+    bu, entity, dept_id = (
+        binding.get("business_unit_id"),
+        binding.get("legal_entity_id"),
+        binding.get("department_id"),
+    )
+    dept = Department.objects.filter(pk=dept_id).first() if dept_id else None
+    if bu or entity or dept:
+        if entity and not bu:
+            bu = (
+                LegalEntity.objects.filter(pk=entity)
+                .values_list("business_unit_id", flat=True)
+                .first()
+            )
+        authz.check_target(
+            acting_user,
+            Perm.TEMPLATE_MANAGE,
+            business_unit_id=bu,
+            legal_entity_id=entity,
+            department=dept,
+        )
+        return
+    raise PermissionDenied(_("Group-wide checklists are managed by group HR."))
+
+
+def _binding(template: ChecklistTemplate) -> dict[str, Any]:
+    return {
+        "business_unit_id": template.business_unit_id,
+        "legal_entity_id": template.legal_entity_id,
+        "department_id": template.department_id,
+    }
+
+
 @transaction.atomic
 def create_template(data: Mapping[str, Any], *, acting_user: Any) -> ChecklistTemplate:
-    authz.require(acting_user, Perm.TEMPLATE_MANAGE)
+    _require_manage(acting_user, data)
     return base.create(ChecklistTemplate, data, acting_user=acting_user, event=E.TEMPLATE_CREATED)
 
 
@@ -70,7 +111,8 @@ def create_template(data: Mapping[str, Any], *, acting_user: Any) -> ChecklistTe
 def update_template(
     template: ChecklistTemplate, data: Mapping[str, Any], *, acting_user: Any
 ) -> ChecklistTemplate:
-    authz.require(acting_user, Perm.TEMPLATE_MANAGE)
+    _require_manage(acting_user, _binding(template))
+    _require_manage(acting_user, {**_binding(template), **data})
     if data.get("parent_id"):
         node = ChecklistTemplate.objects.filter(pk=data["parent_id"]).first()
         while node is not None:
@@ -106,21 +148,18 @@ def _validate_item(data: Mapping[str, Any]) -> None:
 def save_template_item(
     template: ChecklistTemplate, key: str, data: Mapping[str, Any], *, acting_user: Any
 ) -> TemplateItem:
-    """Add or change one item of the template's draft (takes effect when published)."""
-    authz.require(acting_user, Perm.TEMPLATE_MANAGE)
-    unknown = set(data) - ITEM_EDIT_FIELDS
-    if unknown:
-        raise InvalidInput(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    """Add or change one item of the template's draft (takes effect when published). Changing
+    an inherited item starts from the inherited values."""
+    _require_manage(acting_user, _binding(template))
+    _check_item(template, key, data)
     existing = TemplateItem.objects.filter(template=template, key=key).first()
     if existing is None:
-        merged = {"template_id": template.pk, "key": key, **data}
-        _validate_item(merged)
-        if not merged.get("title") and not merged.get("removed"):
-            raise InvalidInput.field("title", _("Give the item a title."))
+        inherited = _inherited(template).get(key, {})
+        merged = {**{k: v for k, v in inherited.items() if k in ITEM_EDIT_FIELDS}, **data}
+        merged = {"template_id": template.pk, "key": key, **merged}
         return base.create(
             TemplateItem, merged, acting_user=acting_user, event=E.TEMPLATE_ITEM_SAVED
         )
-    _validate_item({**base_item_values(existing), **data})
     return base.update(
         existing,
         data,
@@ -130,26 +169,38 @@ def save_template_item(
     )
 
 
-def base_item_values(item: TemplateItem) -> dict[str, Any]:
-    return {
-        f: getattr(item, f)
-        for f in (
-            "owner_role",
-            "owner_user_id",
-            "approver_role",
-            "approver_user_id",
-            "evidence_kind",
-            "sub_items",
-        )
-    }
+def _inherited(template: ChecklistTemplate) -> dict[str, dict[str, Any]]:
+    """The parent's effective items by key (what this template inherits)."""
+    if template.parent is None:
+        return {}
+    return {i["key"]: i for i in effective_items(template.parent)}
+
+
+def _check_item(template: ChecklistTemplate, key: str, data: Mapping[str, Any]) -> None:
+    """Refuse an item change that could not be saved: unknown fields, a new item without a
+    title, or rules that do not fit together (after inheritance and the existing values)."""
+    if not key.strip():
+        raise InvalidInput.field("key", _("Say which item (its key) the change is about."))
+    unknown = set(data) - ITEM_EDIT_FIELDS
+    if unknown:
+        raise InvalidInput(_("Unknown fields: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    existing = TemplateItem.objects.filter(template=template, key=key).first()
+    current: dict[str, Any] = dict(_inherited(template).get(key, {}))
+    if existing is not None:
+        current.update({f: getattr(existing, f) for f in ITEM_EDIT_FIELDS})
+    merged = {**current, **data}
+    if not merged.get("title") and not merged.get("removed"):
+        raise InvalidInput.field("title", _("Give the item a title."))
+    _validate_item(merged)
 
 
 @transaction.atomic
 def publish_template(
     template: ChecklistTemplate, *, acting_user: Any, note: str = ""
 ) -> TemplateVersion:
-    """Freeze the template's effective items (inheritance applied) as its next version."""
-    authz.require(acting_user, Perm.TEMPLATE_MANAGE)
+    """Freeze the template's effective items (inheritance applied) as its next version, and
+    republish the published templates that inherit from it so the change reaches them."""
+    _require_manage(acting_user, _binding(template))
     template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
     items = effective_items(template)
     if not items:
@@ -164,6 +215,12 @@ def publish_template(
         subject=template,
         extra={"version": number, "items": len(items), "note": note[:500]},
     )
+    for child in template.children.filter(is_active=True, versions__isnull=False).distinct():
+        publish_template(
+            child,
+            acting_user=acting_user,
+            note=_("Inherits %(name)s v%(n)s") % {"name": template.name, "n": number},
+        )
     return version
 
 
@@ -173,11 +230,9 @@ def propose_template_change(
 ) -> TemplateChangeRequest:
     """HR, the department head or the employee propose a change to a position's checklist;
     it applies only when HR approves."""
-    authz.require(acting_user, Perm.TEMPLATE_VIEW)
+    authz.require(acting_user, Perm.TEMPLATE_PROPOSE)
     key = str(item.get("key") or "").strip()
-    if not key:
-        raise InvalidInput.field("key", _("Say which item (its key) the change is about."))
-    _validate_item(item)
+    _check_item(template, key, {k: v for k, v in item.items() if k != "key"})
     request = TemplateChangeRequest.objects.create(
         template=template, proposed_by=acting_user, item=dict(item), reason=reason[:500]
     )
@@ -194,7 +249,7 @@ def propose_template_change(
 def decide_template_change(
     request: TemplateChangeRequest, approve: bool, *, acting_user: Any
 ) -> TemplateChangeRequest:
-    authz.require(acting_user, Perm.TEMPLATE_MANAGE)
+    _require_manage(acting_user, _binding(request.template))
     request = TemplateChangeRequest.objects.select_for_update().get(pk=request.pk)
     if request.state != ChangeRequestState.PENDING:
         raise Conflict(_("This change was already decided."))

@@ -98,15 +98,10 @@ def test_whole_flow(users: dict[str, Any], installed: None, leaver: Employee) ->
 
 
 def _user_for(employee: Employee | None) -> Any:
-    from baton.access.models import User
+    from baton.handover.demo import person_user
 
     assert employee is not None
-    existing = User.objects.filter(employee=employee).first()
-    if existing is not None:
-        return existing
-    return User.objects.create(
-        username=f"u{employee.pk}", display_name=employee.name, employee=employee
-    )
+    return person_user(employee)
 
 
 def test_leaver_cannot_act_on_someone_elses_task(
@@ -152,7 +147,10 @@ def test_withdraw_keeps_everything_and_hr_can_restore(
 ) -> None:
     case = actions.approve_case(_resign(users, leaver), acting_user=users["head.rd"])
     n = case.tasks.count()
-    actions.withdraw_case(case, acting_user=users["employee"], reason="留任")
+    # Once approved, the leaver cannot withdraw alone: HR records the agreed withdrawal.
+    with pytest.raises(PermissionDenied):
+        actions.withdraw_case(case, acting_user=users["employee"], reason="留任")
+    actions.withdraw_case(case, acting_user=users["hrbp.cloud"], reason="留任")
     case.refresh_from_db()
     assert case.state == CaseState.WITHDRAWN and case.tasks.count() == n
     leaver.refresh_from_db()
