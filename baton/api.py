@@ -55,7 +55,10 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # E.g. a body that is not JSON: the same error shape as everything else.
-    return api.create_response(request, {"detail": str(exc), "errors": {}}, status=exc.status_code)
+    detail = str(exc)
+    if exc.status_code == 400 and "parse" in detail.lower():
+        detail = _("The request body could not be read (send valid JSON).")
+    return api.create_response(request, {"detail": detail, "errors": {}}, status=exc.status_code)
 
 
 @api.exception_handler(ActionError)
