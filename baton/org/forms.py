@@ -27,6 +27,10 @@ from baton.org.models import (
 class DateInput(forms.DateInput):
     input_type = "date"
 
+    def __init__(self, attrs: Any = None, format: str | None = None) -> None:
+        # <input type="date"> takes ISO dates only, whatever the language's date format.
+        super().__init__(attrs, format=format or "%Y-%m-%d")
+
 
 class ActionForm(forms.ModelForm):
     """A ModelForm whose cleaned data is handed to an action as {field_attname: value}."""

@@ -6,6 +6,7 @@ added without a row in EXPECTED fails `test_every_endpoint_has_a_rule`.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from collections.abc import Callable
@@ -13,11 +14,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 
 from baton.access import actions as access_actions
 from baton.access.models import ApiToken, RoleAssignment, User
 from baton.api import api
 from baton.audit.models import AuditEntry
+from baton.handover import actions as ho_actions
+from baton.handover import packs
+from baton.handover.models import (
+    DONE_TASK_STATES,
+    OPEN_CASE_STATES,
+    ChecklistTemplate,
+    ExitCase,
+    HandoverTask,
+    KnowledgeItem,
+)
 from baton.org import actions as org_actions
 from baton.org.models import (
     BusinessUnit,
@@ -55,6 +68,25 @@ RECORDS_ANYWHERE = ALL - {"it"}
 AUDIT_VIEW = frozenset({"admin", "hrbp.cloud", "hrbp.devices", "auditor"})
 AUDIT_TARGET = frozenset({"admin", "hrbp.cloud", "auditor"})
 AUDIT_EXPORT = frozenset({"admin", "auditor"})
+# Handover. The target's exit case is seen by those who may see the target (IT and finance see
+# every case, for their queues); its tasks also by their receiver (the peer is the successor).
+CASE_TARGET = TARGET_VIEW
+TASK_TARGET = TARGET_VIEW | {"receiver"}
+CASE_APPROVE_TARGET = frozenset({"admin", "hrbp.cloud", "head.rd"})
+LEAVER_OR_HR = frozenset({"employee", "admin", "hrbp.cloud"})
+LEAVER_OR_APPROVER = CASE_APPROVE_TARGET | {"employee"}
+OWNER = frozenset({"employee"})  # the leaver owns their own handover items
+APPROVER = frozenset({"receiver"})  # items the receiver accepts
+# Checklist templates are not personal data; TEMPLATE_MANAGE is not scoped to a unit.
+TEMPLATES = ALL - {"it", "finance"}
+# The demo's checklists are group-wide, so only group HR manages them (BU HR manages
+# checklists bound inside its BU).
+TEMPLATE_MANAGE = ADMIN
+TEMPLATE_PROPOSE = TEMPLATES - {"auditor"}
+# The target's position's knowledge map: those who manage checklists or cases, and the holder.
+# (HR with case or checklist rights, the R&D head over the positions in his subtree).
+KNOWLEDGE_TARGET = frozenset({"admin", "hrbp.cloud", "hrbp.devices", "head.rd", "employee"})
+LAST_DAY = dt.date.today() + dt.timedelta(days=60)
 
 
 @dataclass
@@ -63,13 +95,158 @@ class World:
     target: Employee
     ids: dict[str, int] = field(default_factory=dict)
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    link: str = ""  # the raw token of a pending external confirmation
 
     def n(self) -> int:
         return next(self.counter)
 
+    # ---- handover, built on first use (only the handover endpoints need it)
+
+    def ho(self, key: str) -> int:
+        if "ho:case" not in self.ids:
+            _build_handover(self)
+        return self.ids[f"ho:{key}"]
+
+    def fresh_case(self, kind: str) -> int:
+        """A new case for the target in the state `kind` (cancelling the open one, as the
+        actions allow one open case per person), so each role meets the same state."""
+        self.ho("case")
+        admin = self.users["admin"]
+        for case in ExitCase.objects.filter(employee=self.target, state__in=OPEN_CASE_STATES):
+            ho_actions.cancel_case(case, acting_user=admin, reason="矩阵测试重置")
+        target = Employee.objects.get(pk=self.target.pk)
+        if target.status == "departed":
+            org_actions.update_employee(
+                target, {"status": "active", "termination_date": None}, acting_user=admin
+            )
+        case = ho_actions.open_case(
+            target,
+            acting_user=admin,
+            exit_type="resignation",
+            last_working_day=LAST_DAY,
+            confidential=kind == "confidential",
+            successor=Employee.objects.get(pk=self.ho("peer")),
+            submit=kind != "draft",
+        )
+        if kind in ("approved", "clearable", "cleared"):
+            case = ho_actions.approve_case(case, acting_user=admin)
+        if kind in ("clearable", "cleared"):
+            # Accepting or waiving the last blocking item clears a case by itself, so an
+            # explicit clearance is for a checklist without blocking items.
+            HandoverTask.objects.filter(case=case).update(blocks_clearance=False)
+        if kind == "cleared":
+            ho_actions.clear_case(case, acting_user=admin)
+        if kind == "cancelled":
+            ho_actions.cancel_case(case, acting_user=admin, reason="矩阵测试")
+        return case.pk
+
+    def open_body(self) -> dict[str, Any]:
+        """An exit the target may be opened for (no other case open)."""
+        self.fresh_case("draft")
+        case = ExitCase.objects.get(employee=self.target, state__in=OPEN_CASE_STATES)
+        ho_actions.cancel_case(case, acting_user=self.users["admin"], reason="矩阵测试")
+        return {
+            "employee_id": self.target.pk,
+            "exit_type": "resignation",
+            "last_working_day": LAST_DAY.isoformat(),
+            "reason": "职业发展",
+        }
+
+    def undone_task(self) -> int:
+        task = (
+            HandoverTask.objects.filter(case_id=self.ho("case"), owner_queue__in=["it", "finance"])
+            .exclude(state__in=DONE_TASK_STATES)
+            .order_by("sort", "id")
+            .first()
+        )
+        assert task is not None
+        return task.pk
+
+    def other_receiver(self) -> dict[str, int]:
+        task = HandoverTask.objects.get(pk=self.ho("repositories"))
+        peer, head = self.ho("peer"), self.ho("head")
+        return {"receiver_id": head if task.receiver_id == peer else peer}
+
+    def fresh_change(self) -> int:
+        template = ChecklistTemplate.objects.get(pk=self.ho("root"))
+        change = ho_actions.propose_template_change(
+            template, {"key": "work-files", "due_offset": -4}, acting_user=self.users["employee"]
+        )
+        return change.pk
+
+    def pending_link(self) -> str:
+        self.ho("case")
+        return self.link
+
+    def fresh_link(self) -> str:
+        _conf, raw = ho_actions.create_confirmation(
+            HandoverTask.objects.get(pk=self.ho("external")),
+            acting_user=self.users["employee"],
+            recipient_name="某客户",
+            statement=f"确认新的对接人 {self.n()}",
+        )
+        return raw
+
+
+def _pdf(name: str = "交接说明.pdf") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, b"%PDF-1.4 matrix", content_type="application/pdf")
+
+
+def _build_handover(w: World) -> None:
+    """The target resigned (the peer succeeds them) and the head of R&D approved: every
+    handover item exists, some in the states the task endpoints need."""
+    admin, leaver, receiver = w.users["admin"], w.users["employee"], w.users["receiver"]
+    peer = Employee.objects.get(pk=receiver.employee_id)
+    packs.install(acting_user=admin)
+    case = ho_actions.open_case(
+        w.target,
+        acting_user=leaver,
+        exit_type="resignation",
+        last_working_day=LAST_DAY,
+        reason="职业发展",
+        successor=peer,
+        submit=True,
+    )
+    case = ho_actions.approve_case(case, acting_user=w.users["head.rd"])
+    tasks = {t.key: t for t in case.tasks.all()}
+    # handover-note: done and submitted, waiting for the receiver (its approver).
+    note = tasks["handover-note"]
+    ho_actions.update_task_work(note, acting_user=leaver, done_sub_items=range(len(note.sub_items)))
+    ho_actions.submit_task(note, acting_user=leaver)
+    # project-docs: a reusable document, accepted by the receiver → the knowledge map.
+    docs = tasks["project-docs"]
+    ho_actions.upload_document(case, _pdf("架构.pdf"), acting_user=leaver, task=docs, reusable=True)
+    ho_actions.submit_task(docs, acting_user=leaver)
+    ho_actions.accept_task(docs, acting_user=receiver)
+    # work-files: a document uploaded, ready to submit.
+    doc = ho_actions.upload_document(case, _pdf(), acting_user=leaver, task=tasks["work-files"])
+    external = ho_actions.add_task(
+        case,
+        {"title": "客户确认新对接人", "evidence_kind": "external", "receiver_id": peer.pk},
+        acting_user=admin,
+    )
+    w.ids.update(
+        {
+            "ho:case": case.pk,
+            "ho:note": note.pk,
+            "ho:work": tasks["work-files"].pk,
+            "ho:assets": tasks["assets"].pk,  # still to do
+            "ho:repositories": tasks["repositories"].pk,
+            "ho:external": external.pk,
+            "ho:document": doc.pk,
+            "ho:knowledge": KnowledgeItem.objects.get(source_task=docs).pk,
+            "ho:root": ChecklistTemplate.objects.get(parent=None, name="集团通用交接清单").pk,
+            "ho:pack": ChecklistTemplate.objects.get(position_family__code="engineering").pk,
+            "ho:peer": peer.pk,
+            "ho:head": w.users["head.rd"].employee_id or 0,
+        }
+    )
+    w.ids["ho:change"] = w.fresh_change()
+    w.link = w.fresh_link()
+
 
 Body = Callable[[World, str], dict[str, Any]]
-Path = Callable[[World, str], dict[str, int]]
+Path = Callable[[World, str], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -77,10 +254,20 @@ class Rule:
     allowed: frozenset[str]
     body: Body | None = None
     path: Path | None = None
+    public: bool = False  # no account needed: anonymous callers are allowed too
+    multipart: bool = False  # the body is a form with files
 
 
 def _by(key: str) -> Path:
     return lambda w, _role: {"item_id": w.ids[key]}
+
+
+def _ho(param: str, key: str) -> Path:
+    return lambda w, _role: {param: w.ho(key)}
+
+
+def _fresh(kind: str) -> Path:
+    return lambda w, _role: {"case_id": w.fresh_case(kind)}
 
 
 def _code(prefix: str) -> Body:
@@ -210,6 +397,123 @@ EXPECTED: dict[str, Rule] = {
     "list_audit_entries": Rule(AUDIT_VIEW),
     "get_audit_entry": Rule(AUDIT_TARGET, path=lambda w, r: {"entry_id": w.ids["audit"]}),
     "export_audit_entries": Rule(AUDIT_EXPORT),
+    # ---- handover: checklist templates
+    "list_templates": Rule(TEMPLATES),
+    "get_template": Rule(TEMPLATES, path=_ho("template_id", "pack")),
+    "create_template": Rule(TEMPLATE_MANAGE, body=lambda w, r: {"name": f"模板{w.n()}"}),
+    "update_template": Rule(
+        TEMPLATE_MANAGE,
+        body=lambda w, r: {"name": f"研发清单{w.n()}"},
+        path=_ho("template_id", "pack"),
+    ),
+    "save_template_item": Rule(
+        TEMPLATE_MANAGE,
+        body=lambda w, r: {"title": f"矩阵事项{w.n()}", "due_offset": -2},
+        path=lambda w, r: {"template_id": w.ho("pack"), "key": "matrix-item"},
+    ),
+    "publish_template": Rule(
+        TEMPLATE_MANAGE, body=lambda w, r: {"note": f"发布{w.n()}"}, path=_ho("template_id", "pack")
+    ),
+    "propose_template_change": Rule(
+        TEMPLATE_PROPOSE,
+        body=lambda w, r: {"key": "work-files", "due_offset": -4, "reason": "需要更多时间"},
+        path=_ho("template_id", "root"),
+    ),
+    "list_template_changes": Rule(TEMPLATES),
+    "decide_template_change": Rule(
+        TEMPLATE_MANAGE,
+        body=lambda w, r: {"approve": True},
+        path=lambda w, r: {"change_id": w.fresh_change()},
+    ),
+    # ---- handover: exit cases
+    "list_cases": Rule(ALL),
+    "get_case": Rule(CASE_TARGET, path=_ho("case_id", "case")),
+    "open_case": Rule(LEAVER_OR_APPROVER, body=lambda w, r: w.open_body()),
+    "submit_case": Rule(LEAVER_OR_APPROVER, path=_fresh("draft")),
+    "approve_case": Rule(CASE_APPROVE_TARGET, path=_fresh("submitted")),
+    "reveal_case": Rule(allowed=HR_CLOUD, path=_fresh("confidential")),
+    "withdraw_case": Rule(
+        allowed=LEAVER_OR_HR,
+        body=lambda w, r: {"reason": "留任"},
+        path=_fresh("submitted"),
+    ),
+    "cancel_case": Rule(
+        allowed=HR_CLOUD,
+        body=lambda w, r: {"reason": "协商一致"},
+        path=_fresh("submitted"),
+    ),
+    "restore_case": Rule(allowed=HR_CLOUD, path=_fresh("cancelled")),
+    "change_last_day": Rule(
+        allowed=HR_CLOUD,
+        body=lambda w, r: {"last_working_day": (LAST_DAY + dt.timedelta(days=w.n())).isoformat()},
+        path=_ho("case_id", "case"),
+    ),
+    "clear_case": Rule(allowed=HR_CLOUD, path=_fresh("clearable")),
+    "close_case": Rule(allowed=HR_CLOUD, path=_fresh("cleared")),
+    "add_task": Rule(
+        allowed=HR_CLOUD,
+        body=lambda w, r: {"title": f"补充事项{w.n()}"},
+        path=_ho("case_id", "case"),
+    ),
+    # ---- handover: tasks
+    "list_tasks": Rule(ALL),
+    "get_task": Rule(TASK_TARGET, path=_ho("task_id", "work")),
+    "start_task": Rule(OWNER, path=_ho("task_id", "assets")),
+    "update_task_work": Rule(
+        OWNER, body=lambda w, r: {"note": f"进展{w.n()}"}, path=_ho("task_id", "assets")
+    ),
+    "submit_task": Rule(OWNER, path=_ho("task_id", "work")),
+    "accept_task": Rule(
+        APPROVER, body=lambda w, r: {"comment": "可以"}, path=_ho("task_id", "note")
+    ),
+    "reject_task": Rule(
+        APPROVER, body=lambda w, r: {"comment": "缺少联系人电话"}, path=_ho("task_id", "note")
+    ),
+    "waive_task": Rule(
+        allowed=HR_CLOUD,
+        body=lambda w, r: {"reason": "无需办理"},
+        path=lambda w, r: {"task_id": w.undone_task()},
+    ),
+    "reassign_task": Rule(
+        allowed=HR_CLOUD,
+        body=lambda w, r: w.other_receiver(),
+        path=_ho("task_id", "repositories"),
+    ),
+    # ---- handover: documents
+    "list_case_documents": Rule(CASE_TARGET, path=_ho("case_id", "case")),
+    "list_task_documents": Rule(TASK_TARGET, path=_ho("task_id", "work")),
+    "upload_case_document": Rule(
+        allowed=HR_CLOUD,
+        body=lambda w, r: {"file": _pdf("离职证明.pdf"), "note": "HR"},
+        path=_ho("case_id", "case"),
+        multipart=True,
+    ),
+    "upload_task_document": Rule(
+        OWNER,
+        body=lambda w, r: {"file": _pdf(), "reusable": "true"},
+        path=_ho("task_id", "work"),
+        multipart=True,
+    ),
+    "download_document": Rule(TASK_TARGET, path=_ho("document_id", "document")),
+    # ---- handover: external confirmations (the two by token need no account)
+    "list_confirmations": Rule(TASK_TARGET, path=_ho("task_id", "external")),
+    "create_confirmation": Rule(
+        allowed=LEAVER_OR_HR,
+        body=lambda w, r: {"recipient_name": "某客户", "statement": "确认新的对接人"},
+        path=_ho("task_id", "external"),
+    ),
+    "get_public_confirmation": Rule(
+        ALL, path=lambda w, r: {"token": w.pending_link()}, public=True
+    ),
+    "answer_public_confirmation": Rule(
+        ALL,
+        body=lambda w, r: {"confirmed": True, "note": "确认"},
+        path=lambda w, r: {"token": w.fresh_link()},
+        public=True,
+    ),
+    # ---- handover: knowledge map
+    "list_knowledge": Rule(TEMPLATES),
+    "get_knowledge": Rule(KNOWLEDGE_TARGET, path=_ho("item_id", "knowledge")),
 }
 
 
@@ -274,28 +578,37 @@ def world(users: dict[str, User]) -> World:
 ROLE_ORDER = [*sorted(ALL - {"admin"}), "admin"]
 
 
+def _call(
+    rule: Rule, method: str, path: str, role: str | None, world: World, client_as: Any
+) -> tuple[int, str, int]:
+    """Call the endpoint as `role`: (status, a label for failures, audit entries before)."""
+    url = path.format(**(rule.path(world, role or "admin") if rule.path else {}))
+    body = rule.body(world, role or "admin") if rule.body else None
+    client = client_as(role)
+    before = AuditEntry.objects.count()
+    kwargs: dict[str, Any] = {}
+    if body is not None and rule.multipart:
+        kwargs = {"data": encode_multipart(BOUNDARY, body), "content_type": MULTIPART_CONTENT}
+    elif body is not None:
+        kwargs = {"data": json.dumps(body), "content_type": "application/json"}
+    response = client.generic(method, url, **kwargs)
+    status = response.status_code
+    content = (
+        b"".join(response.streaming_content)
+        if response.streaming  # type: ignore[attr-defined]
+        else response.content
+    )
+    return status, f"{method} {url} as {role or 'anonymous'} → {status} {content[:300]!r}", before
+
+
 @pytest.mark.parametrize(("op_id", "method", "path"), OPERATIONS, ids=[o[0] for o in OPERATIONS])
 def test_matrix(op_id: str, method: str, path: str, world: World, client_as: Any) -> None:
     rule = EXPECTED[op_id]
     for role in [None, *ROLE_ORDER]:
-        url = path.format(**(rule.path(world, role or "admin") if rule.path else {}))
-        body = rule.body(world, role or "admin") if rule.body else None
-        client = client_as(role)
-        before = AuditEntry.objects.count()
-        kwargs: dict[str, Any] = {}
-        if body is not None:
-            kwargs = {"data": json.dumps(body), "content_type": "application/json"}
-        response = client.generic(method, url, **kwargs)
-        status = response.status_code
-        content = (
-            b"".join(response.streaming_content)
-            if response.streaming  # type: ignore[attr-defined]
-            else response.content
-        )
-        label = f"{method} {url} as {role or 'anonymous'} → {status} {content[:300]!r}"
-        if role is None:
+        status, label, before = _call(rule, method, path, role, world, client_as)
+        if role is None and not rule.public:
             assert status == 401, label
-        elif role in rule.allowed:
+        elif role is None or role in rule.allowed:
             assert 200 <= status < 300, label
             if method != "GET":
                 assert AuditEntry.objects.count() > before, f"{label}: not audited"
@@ -303,3 +616,4 @@ def test_matrix(op_id: str, method: str, path: str, world: World, client_as: Any
             assert status in (403, 404), label
             if method != "GET":
                 assert AuditEntry.objects.count() == before, f"{label}: denied but wrote"
+

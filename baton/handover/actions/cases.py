@@ -111,7 +111,19 @@ def open_case(
     _can_open(acting_user, employee, exit_type, confidential)
     if employee.status == EmployeeStatus.DEPARTED:
         raise Conflict(_("%(name)s has already left.") % {"name": employee.name})
-    if ExitCase.objects.filter(employee=employee, state__in=OPEN_CASE_STATES).exists():
+    open_case_ = ExitCase.objects.filter(employee=employee, state__in=OPEN_CASE_STATES).first()
+    if open_case_ is not None:
+        me = authz.access_for(acting_user).employee_id
+        if me == employee.pk and open_case_.confidential and open_case_.revealed_at is None:
+            # The leaver resigns while HR was preparing a confidential handover: the resignation
+            # joins that case (revealed now), so the leaver never learns of it by a refusal.
+            return _join_hidden_case(
+                open_case_,
+                acting_user=acting_user,
+                reason=reason,
+                desired_last_day=desired_last_day,
+                last_working_day=last_working_day,
+            )
         raise Conflict(_("%(name)s already has an open exit case.") % {"name": employee.name})
     if last_working_day < employee.hire_date:
         raise InvalidInput.field(
@@ -183,6 +195,44 @@ def _transition(
 def _require_case(acting_user: Any, case: ExitCase, perm: Perm) -> None:
     if not authz.visible_to(acting_user, perm, ExitCase.objects.filter(pk=case.pk)).exists():
         raise PermissionDenied(_("You may not do this on this exit case."))
+    if perm != Perm.CASE_VIEW and authz.access_for(acting_user).employee_id == case.employee_id:
+        # HR leaving the company does not manage or approve their own exit.
+        raise PermissionDenied(_("Nobody manages their own exit case."))
+
+
+def _join_hidden_case(
+    case: ExitCase,
+    *,
+    acting_user: Any,
+    reason: str,
+    desired_last_day: dt.date | None,
+    last_working_day: dt.date,
+) -> ExitCase:
+    case = ExitCase.objects.select_for_update().get(pk=case.pk)
+    old = {"reason": case.reason, "desired_last_day": case.desired_last_day}
+    case.reason = reason or case.reason
+    case.desired_last_day = desired_last_day or last_working_day
+    case.revealed_at = timezone.now()
+    case.save(update_fields=["reason", "desired_last_day", "revealed_at", "updated_at"])
+    trail.record(
+        E.CASE_REVEALED,
+        actor=acting_user,
+        subject=case,
+        changes={
+            "reason": (old["reason"], case.reason),
+            "desired_last_day": (old["desired_last_day"], case.desired_last_day),
+        },
+        extra={"joined": "resignation"},
+    )
+    if case.state == CaseState.DRAFT:
+        case = _transition(
+            case,
+            CaseState.SUBMITTED,
+            E.CASE_SUBMITTED,
+            acting_user=acting_user,
+            stamp="submitted_at",
+        )
+    return case
 
 
 @transaction.atomic

@@ -27,7 +27,7 @@ from baton.handover.models import (
     HandoverTask,
     TaskState,
 )
-from baton.org.models import Employee
+from baton.org.models import Employee, EmployeeStatus
 
 # ---------------------------------------------------------------- tasks
 
@@ -40,7 +40,12 @@ def is_owner(user: Any, task: HandoverTask) -> bool:
         return True
     if task.owner_user_id and task.owner_user_id == user.pk:
         return True
-    return bool(task.owner_queue) and authz.in_queue(user, task.owner_queue, task.case)
+    # Queue work on one's own exit (IT revoking their own accounts) is someone else's job.
+    return (
+        bool(task.owner_queue)
+        and me != task.case.employee_id
+        and authz.in_queue(user, task.owner_queue, task.case)
+    )
 
 
 def is_approver(user: Any, task: HandoverTask) -> bool:
@@ -51,7 +56,11 @@ def is_approver(user: Any, task: HandoverTask) -> bool:
         return True
     if task.approver_user_id and task.approver_user_id == user.pk:
         return True
-    return bool(task.approver_queue) and authz.in_queue(user, task.approver_queue, task.case)
+    return (
+        bool(task.approver_queue)
+        and me != task.case.employee_id
+        and authz.in_queue(user, task.approver_queue, task.case)
+    )
 
 
 def _lock_task(task: HandoverTask, acting_user: Any) -> HandoverTask:
@@ -293,6 +302,10 @@ def reassign_task(
     approver = values.get("approver_id", task.approver_id)
     if owner and owner == approver:
         raise InvalidInput.field("approver", _("Nobody accepts their own work."))
+    if approver and approver == task.case.employee_id:
+        raise InvalidInput.field("approver", _("The leaver does not accept items of their exit."))
+    if Employee.objects.filter(pk__in=wanted, status=EmployeeStatus.DEPARTED).exists():
+        raise InvalidInput(_("Someone named has already left the company."))
     return base.update(
         task,
         values,
