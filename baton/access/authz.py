@@ -347,6 +347,21 @@ def in_queue(user: Any, queue: str, case: Any) -> bool:
     return False
 
 
+def _knowledge_q(user: Any) -> Q:
+    """The position knowledge map: everything for HR and checklist managers; for anyone else
+    their own position's map and, for a department head or manager, the positions of the
+    people whose exits they approve."""
+    from baton.org.models import Employee
+
+    if has_perm(user, P.TEMPLATE_MANAGE) or has_perm(user, P.CASE_MANAGE):
+        return Q(pk__isnull=False)
+    people = Employee.objects.filter(scope_q(user, P.CASE_APPROVE, ""))
+    me = access_for(user).employee_id
+    if me:
+        people = people | Employee.objects.filter(Q(pk=me) | Q(manager_id=me))
+    return Q(position_id__in=people.values("position_id"))
+
+
 def visible_to[M: models.Model](user: Any, perm: Perm, queryset: QuerySet[M]) -> QuerySet[M]:
     """The rows of `queryset` on which the user holds `perm`."""
     label = queryset.model._meta.label_lower
@@ -360,6 +375,8 @@ def visible_to[M: models.Model](user: Any, perm: Perm, queryset: QuerySet[M]) ->
                 user, CASE_PATH[label]
             )
         return queryset.filter(q)
+    if label == "handover.knowledgeitem":
+        return queryset.filter(_knowledge_q(user)) if acc.has(perm) else queryset.none()
     scope = acc.scopes.get(perm)
     if scope is None or scope.empty:
         return queryset.none()

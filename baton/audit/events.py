@@ -69,6 +69,7 @@ class AuditEvent(models.IntegerChoices):
     CASE_REOPENED = 428, _("Exit case restored")
     CASE_REVEALED = 429, _("Pre-resignation handover revealed")
     CASE_UPDATED = 430, _("Exit case changed")
+    CASE_REPORT_EXPORTED = 431, _("Unfinished-items report exported")
     TASK_CREATED = 440, _("Handover task created")
     TASK_STARTED = 441, _("Handover task started")
     TASK_UPDATED = 442, _("Handover task updated")

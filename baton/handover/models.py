@@ -443,6 +443,12 @@ class HandoverTask(models.Model):
             models.Index(fields=["owner", "state"]),
             models.Index(fields=["owner_queue", "state"]),
             models.Index(fields=["receiver", "state"]),
+            # The board's overdue filter and counts look only at open items.
+            models.Index(
+                fields=["case", "due_date"],
+                condition=Q(state__in=["todo", "in_progress", "submitted", "rejected"]),
+                name="task_open_due",
+            ),
         ]
 
     def __str__(self) -> str:

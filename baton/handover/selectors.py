@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -19,7 +18,6 @@ from django.utils import timezone
 from baton.access import authz
 from baton.access.authz import Perm
 from baton.handover.actions.knowledge import knowledge_visible_to
-from baton.handover.actions.templates import _require_manage
 from baton.handover.models import (
     DONE_TASK_STATES,
     OPEN_CASE_STATES,
@@ -27,7 +25,6 @@ from baton.handover.models import (
     ChangeRequestState,
     ChecklistTemplate,
     ExitCase,
-    ExitType,
     HandoverTask,
     KnowledgeItem,
     TaskState,
@@ -35,8 +32,15 @@ from baton.handover.models import (
     TemplateItem,
     TemplateVersion,
 )
-from baton.handover.templates_logic import item_dict, matching_templates
-from baton.org.models import Department, Employee, Position
+from baton.handover.rules import (  # noqa: F401 — re-exported for the views
+    applicable_templates,
+    can_manage_template,
+    can_propose,
+    own_employee,
+    self_only,
+)
+from baton.handover.templates_logic import item_dict
+from baton.org.models import Department, Position
 
 # ---------------------------------------------------------------- checklist templates
 
@@ -152,76 +156,13 @@ def template_rows(user: Any) -> list[TemplateRow]:
     return rows
 
 
-def _self_only(user: Any, perm: Perm) -> bool:
-    scope = authz.access_for(user).scopes.get(perm)
-    return bool(
-        scope is not None
-        and scope.self_employee
-        and not (
-            scope.everything
-            or scope.business_units
-            or scope.legal_entities
-            or scope.department_paths
-        )
-    )
-
-
-def own_employee(user: Any) -> Employee | None:
-    emp_id = authz.access_for(user).employee_id
-    if not emp_id:
-        return None
-    return (
-        Employee.objects.select_related("department", "position", "position__family")
-        .filter(pk=emp_id)
-        .first()
-    )
-
-
-def applicable_templates(employee: Employee) -> set[int]:
-    """The templates that apply to this person's position, for any kind of exit."""
-    found: set[int] = set()
-    for exit_type in ExitType.values:
-        found |= {t.pk for _score, t in matching_templates(employee, exit_type)}
-    return found
-
-
 def templates_for_self(user: Any) -> set[int] | None:
     """For a user who holds the checklist permission only over themselves (an employee), the
     templates that apply to their own position; None when the user is not limited so."""
-    if authz.has_perm(user, Perm.TEMPLATE_MANAGE) or not _self_only(user, Perm.TEMPLATE_VIEW):
+    if authz.has_perm(user, Perm.TEMPLATE_MANAGE) or not self_only(user, Perm.TEMPLATE_VIEW):
         return None
     employee = own_employee(user)
     return applicable_templates(employee) if employee is not None else set()
-
-
-def can_propose(user: Any, template: ChecklistTemplate) -> bool:
-    """HR and department heads may propose a change to any checklist; an employee only to
-    the ones that apply to their own position."""
-    if not authz.has_perm(user, Perm.TEMPLATE_PROPOSE):
-        return False
-    if authz.has_perm(user, Perm.TEMPLATE_MANAGE) or not _self_only(user, Perm.TEMPLATE_PROPOSE):
-        return True
-    employee = own_employee(user)
-    return employee is not None and template.pk in applicable_templates(employee)
-
-
-def can_manage_template(user: Any, template: ChecklistTemplate) -> bool:
-    """Whether the user may change this checklist: the action's own rule (HR of a business
-    unit manages the checklists bound inside it; group-wide ones need group-wide rights)."""
-    if not authz.has_perm(user, Perm.TEMPLATE_MANAGE):
-        return False
-    try:
-        _require_manage(
-            user,
-            {
-                "business_unit_id": template.business_unit_id,
-                "legal_entity_id": template.legal_entity_id,
-                "department_id": template.department_id,
-            },
-        )
-    except PermissionDenied:
-        return False
-    return True
 
 
 def proposals_for(user: Any, template: ChecklistTemplate) -> QuerySet[TemplateChangeRequest]:

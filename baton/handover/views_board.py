@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from baton.access import authz
 from baton.access.authz import Perm
-from baton.handover import report, selectors
+from baton.handover import actions, report, selectors
 from baton.handover.models import CaseState, ExitCase
 from baton.org.models import BusinessUnit, Department
 
@@ -85,6 +85,7 @@ def case_report(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
         pk=pk,
     )
     data = report.build(case, user=request.user)
+    actions.record_report_export(case, fmt, acting_user=request.user)
     if fmt == "pdf":
         response = HttpResponse(report.to_pdf(data), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="{_filename(case, "pdf")}"'

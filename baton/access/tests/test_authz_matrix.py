@@ -167,6 +167,17 @@ class World:
         peer, head = self.ho("peer"), self.ho("head")
         return {"receiver_id": head if task.receiver_id == peer else peer}
 
+    def pack_with_draft_change(self) -> int:
+        """The engineering pack with an unpublished edit (publishing nothing new is refused)."""
+        template = ChecklistTemplate.objects.get(pk=self.ho("pack"))
+        ho_actions.save_template_item(
+            template,
+            "matrix-draft",
+            {"title": f"草稿事项{self.n()}"},
+            acting_user=self.users["admin"],
+        )
+        return template.pk
+
     def fresh_change(self) -> int:
         template = ChecklistTemplate.objects.get(pk=self.ho("root"))
         change = ho_actions.propose_template_change(
@@ -412,7 +423,9 @@ EXPECTED: dict[str, Rule] = {
         path=lambda w, r: {"template_id": w.ho("pack"), "key": "matrix-item"},
     ),
     "publish_template": Rule(
-        TEMPLATE_MANAGE, body=lambda w, r: {"note": f"发布{w.n()}"}, path=_ho("template_id", "pack")
+        TEMPLATE_MANAGE,
+        body=lambda w, r: {"note": f"发布{w.n()}"},
+        path=lambda w, r: {"template_id": w.pack_with_draft_change()},
     ),
     "propose_template_change": Rule(
         TEMPLATE_PROPOSE,
@@ -616,4 +629,3 @@ def test_matrix(op_id: str, method: str, path: str, world: World, client_as: Any
             assert status in (403, 404), label
             if method != "GET":
                 assert AuditEntry.objects.count() == before, f"{label}: denied but wrote"
-

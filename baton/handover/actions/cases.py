@@ -629,3 +629,10 @@ def add_task(case: ExitCase, data: Mapping[str, Any], *, acting_user: Any) -> Ha
         extra={"case": case.pk},
     )
     return task
+
+
+@transaction.atomic
+def record_report_export(case: ExitCase, fmt: str, *, acting_user: Any) -> None:
+    """Who took the unfinished-items report (a document of evidence) and when."""
+    _require_case(acting_user, case, Perm.CASE_VIEW)
+    trail.record(E.CASE_REPORT_EXPORTED, actor=acting_user, subject=case, extra={"format": fmt})

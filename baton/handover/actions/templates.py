@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,8 +13,6 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from baton.access import authz
-from baton.access.authz import Perm
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core import actions as base
@@ -27,8 +27,8 @@ from baton.handover.models import (
     TemplateItem,
     TemplateVersion,
 )
+from baton.handover.rules import binding, can_propose, require_manage
 from baton.handover.templates_logic import effective_items
-from baton.org.models import Department, LegalEntity
 
 # ---------------------------------------------------------------- templates
 
@@ -62,48 +62,9 @@ ITEM_EDIT_FIELDS = {
 }
 
 
-def _require_manage(acting_user: Any, binding: Mapping[str, Any]) -> None:
-    """HR of a business unit manages the checklists bound inside it; checklists for the whole
-    group (unbound, or bound to a position / family / exit type only) need group-wide rights."""
-    authz.require(acting_user, Perm.TEMPLATE_MANAGE)
-    scope = authz.access_for(acting_user).scopes[Perm.TEMPLATE_MANAGE]
-    if scope.everything:
-        return
-    bu, entity, dept_id = (
-        binding.get("business_unit_id"),
-        binding.get("legal_entity_id"),
-        binding.get("department_id"),
-    )
-    dept = Department.objects.filter(pk=dept_id).first() if dept_id else None
-    if bu or entity or dept:
-        if entity and not bu:
-            bu = (
-                LegalEntity.objects.filter(pk=entity)
-                .values_list("business_unit_id", flat=True)
-                .first()
-            )
-        authz.check_target(
-            acting_user,
-            Perm.TEMPLATE_MANAGE,
-            business_unit_id=bu,
-            legal_entity_id=entity,
-            department=dept,
-        )
-        return
-    raise PermissionDenied(_("Group-wide checklists are managed by group HR."))
-
-
-def _binding(template: ChecklistTemplate) -> dict[str, Any]:
-    return {
-        "business_unit_id": template.business_unit_id,
-        "legal_entity_id": template.legal_entity_id,
-        "department_id": template.department_id,
-    }
-
-
 @transaction.atomic
 def create_template(data: Mapping[str, Any], *, acting_user: Any) -> ChecklistTemplate:
-    _require_manage(acting_user, data)
+    require_manage(acting_user, data)
     return base.create(ChecklistTemplate, data, acting_user=acting_user, event=E.TEMPLATE_CREATED)
 
 
@@ -111,8 +72,8 @@ def create_template(data: Mapping[str, Any], *, acting_user: Any) -> ChecklistTe
 def update_template(
     template: ChecklistTemplate, data: Mapping[str, Any], *, acting_user: Any
 ) -> ChecklistTemplate:
-    _require_manage(acting_user, _binding(template))
-    _require_manage(acting_user, {**_binding(template), **data})
+    require_manage(acting_user, binding(template))
+    require_manage(acting_user, {**binding(template), **data})
     if data.get("parent_id"):
         node = ChecklistTemplate.objects.filter(pk=data["parent_id"]).first()
         while node is not None:
@@ -150,7 +111,7 @@ def save_template_item(
 ) -> TemplateItem:
     """Add or change one item of the template's draft (takes effect when published). Changing
     an inherited item starts from the inherited values."""
-    _require_manage(acting_user, _binding(template))
+    require_manage(acting_user, binding(template))
     _check_item(template, key, data)
     existing = TemplateItem.objects.filter(template=template, key=key).first()
     if existing is None:
@@ -200,11 +161,17 @@ def publish_template(
 ) -> TemplateVersion:
     """Freeze the template's effective items (inheritance applied) as its next version, and
     republish the published templates that inherit from it so the change reaches them."""
-    _require_manage(acting_user, _binding(template))
+    require_manage(acting_user, binding(template))
     template = ChecklistTemplate.objects.select_for_update().get(pk=template.pk)
     items = effective_items(template)
     if not items:
         raise InvalidInput(_("A checklist needs at least one item before it is published."))
+    latest = template.versions.order_by("-number").first()
+    if latest is not None and latest.items == json.loads(json.dumps(items, default=str)):
+        raise Conflict(
+            _("Nothing changed since version %(n)s; there is nothing to publish.")
+            % {"n": latest.number}
+        )
     number = (template.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     version = TemplateVersion.objects.create(
         template=template, number=number, items=items, published_by=acting_user, note=note[:500]
@@ -216,11 +183,12 @@ def publish_template(
         extra={"version": number, "items": len(items), "note": note[:500]},
     )
     for child in template.children.filter(is_active=True, versions__isnull=False).distinct():
-        publish_template(
-            child,
-            acting_user=acting_user,
-            note=_("Inherits %(name)s v%(n)s") % {"name": template.name, "n": number},
-        )
+        with contextlib.suppress(Conflict):  # a child that overrides everything stays as it is
+            publish_template(
+                child,
+                acting_user=acting_user,
+                note=_("Inherits %(name)s v%(n)s") % {"name": template.name, "n": number},
+            )
     return version
 
 
@@ -230,7 +198,10 @@ def propose_template_change(
 ) -> TemplateChangeRequest:
     """HR, the department head or the employee propose a change to a position's checklist;
     it applies only when HR approves."""
-    authz.require(acting_user, Perm.TEMPLATE_PROPOSE)
+    if not can_propose(acting_user, template):
+        raise PermissionDenied(
+            _("You may propose changes only to the checklists of your position.")
+        )
     key = str(item.get("key") or "").strip()
     _check_item(template, key, {k: v for k, v in item.items() if k != "key"})
     request = TemplateChangeRequest.objects.create(
@@ -249,7 +220,7 @@ def propose_template_change(
 def decide_template_change(
     request: TemplateChangeRequest, approve: bool, *, acting_user: Any
 ) -> TemplateChangeRequest:
-    _require_manage(acting_user, _binding(request.template))
+    require_manage(acting_user, binding(request.template))
     request = TemplateChangeRequest.objects.select_for_update().get(pk=request.pk)
     if request.state != ChangeRequestState.PENDING:
         raise Conflict(_("This change was already decided."))
