@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from baton.access.models import User
 from baton.org import demo
@@ -30,6 +31,13 @@ ROLES = [
 def load_demo() -> None:
     if not Group.objects.exists():
         demo.build(DEMO_EMPLOYEES, seed=7, log=lambda _m: None)
+
+
+@pytest.fixture(autouse=True)
+def _english_outside_requests() -> Any:
+    # Actions called directly answer in English; requests switch to the user's language.
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

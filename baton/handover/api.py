@@ -489,7 +489,17 @@ class CaseOpenIn(Schema):
     submit: bool = False
 
 
+def _employee_or_none(pk: int | None) -> Employee | None:
+    if pk is None:
+        return None
+    found = Employee.objects.filter(pk=pk).first()
+    if found is None:
+        raise InvalidInput.field("successor", _("Unknown employee."))
+    return found
+
+
 class ApproveIn(Schema):
+    successor_id: int | None = Field(None, description="The successor (default receiver).")
     receivers: dict[str, int] = Field(
         default_factory=dict,
         description='Item key → employee id, for items whose receiver is "ask at launch".',
@@ -622,12 +632,16 @@ def submit_case(request: AuthedRequest, case_id: int) -> Any:
 def approve_case(request: AuthedRequest, case_id: int, payload: ApproveIn | None = None) -> Any:
     """Approve the exit; every handover task is generated from the checklist in the same
     transaction."""
-    body = payload or ApproveIn()
+    body = payload or ApproveIn(successor_id=None)
     return _case_action(
         request,
         case_id,
         lambda c, u: actions.approve_case(
-            c, acting_user=u, receivers=body.receivers, owners=body.owners
+            c,
+            acting_user=u,
+            receivers=body.receivers,
+            owners=body.owners,
+            successor=_employee_or_none(body.successor_id),
         ),
     )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from baton.access import authz
 from baton.access.authz import Perm
@@ -152,6 +153,13 @@ class ApproveForm(forms.Form):
         self, *args: Any, ask_items: Iterable[Mapping[str, Any]] = (), **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["successor"] = _number_field(
+            _("Successor's employee number"),
+            help_text=_(
+                "Receives the items whose receiver is the successor; empty: as set on "
+                "the case, else the manager."
+            ),
+        )
         for item in ask_items:
             key, title = item["key"], item.get("title") or item["key"]
             if item.get("receiver_rule") == ReceiverRule.ASK:
@@ -186,6 +194,10 @@ class ApproveForm(forms.Form):
     def receivers(self) -> dict[str, int]:
         return self._picked("receiver__")
 
+    def successor(self) -> Employee | None:
+        pk = self.cleaned_data.get("successor")
+        return Employee.objects.filter(pk=pk).first() if pk else None
+
     def owners(self) -> dict[str, int]:
         return self._picked("owner__")
 
@@ -200,7 +212,9 @@ class LastDayForm(forms.Form):
 
 
 class AddItemForm(NumberLookupMixin, forms.Form):
-    title = forms.CharField(label=_("Title"), max_length=200, required=False)
+    title = forms.CharField(
+        label=pgettext_lazy("checklist item", "Title"), max_length=200, required=False
+    )
     category = forms.ChoiceField(
         label=_("Category"), choices=Category.choices, initial=Category.BUSINESS
     )

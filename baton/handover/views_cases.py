@@ -198,6 +198,19 @@ def my_tasks(request: AuthedRequest) -> HttpResponse:
         can_resign = authz.has_perm(user, Perm.CASE_PARTICIPATE) and (
             my_case is None or not my_case.is_open
         )
+    # Resignations waiting for this user's approval (direct manager, department head, HR).
+    to_approve = []
+    if authz.has_perm(user, Perm.CASE_PARTICIPATE):
+        to_approve = list(
+            authz.visible_to(
+                user,
+                Perm.CASE_APPROVE,
+                ExitCase.objects.filter(state__in=(CaseState.DRAFT, CaseState.SUBMITTED)),
+            )
+            .exclude(employee_id=me or 0)
+            .select_related("employee", "department")
+            .order_by("last_working_day")[:LIST_LIMIT]
+        )
     my_progress = None
     if my_case is not None and my_case.state in ACTIVE_CASE_STATES:
         states = list(my_case.tasks.values_list("state", "due_date"))
@@ -218,6 +231,7 @@ def my_tasks(request: AuthedRequest) -> HttpResponse:
             "received": _rows(received[:LIST_LIMIT]),
             "received_more": len(received) > LIST_LIMIT,
             "my_case": my_case,
+            "to_approve": to_approve,
             "my_progress": my_progress,
             "can_resign": can_resign,
             "limit": LIST_LIMIT,
@@ -499,9 +513,11 @@ def _case_rights(user: Any, case: ExitCase) -> CaseRights:
         authz.visible_to(user, Perm.CASE_MANAGE, one).exists()
     )
     own = _me(user) == case.employee_id
+    # Not has_perm(CASE_APPROVE): a direct manager approves their reports' exits whatever
+    # their role; authz.case_q decides.
     approve = (
         not own
-        and authz.has_perm(user, Perm.CASE_APPROVE)
+        and authz.has_perm(user, Perm.CASE_PARTICIPATE)
         and authz.visible_to(user, Perm.CASE_APPROVE, one).exists()
     )
     return CaseRights(leaver=leaver, own=own, manage=manage, approve=approve)
@@ -642,6 +658,7 @@ def case_op(request: AuthedRequest, pk: int, op: str) -> HttpResponse:
             acting_user=user,
             receivers=approve_form.receivers(),
             owners=approve_form.owners(),
+            successor=approve_form.successor(),
         )
         done_message = _("Approved; the handover items were created.")
     elif op == "reveal":

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from baton.access import authz
 from baton.access.authz import Perm
@@ -254,6 +255,7 @@ def approve_case(
     acting_user: Any,
     receivers: Mapping[str, int] | None = None,
     owners: Mapping[str, int] | None = None,
+    successor: Employee | None = None,
 ) -> ExitCase:
     """Approve the exit and generate every handover task from the chosen checklist version in
     this one transaction: owners, receivers and approvers resolved by rule (up the management
@@ -267,6 +269,20 @@ def approve_case(
     if case.state not in (CaseState.DRAFT, CaseState.SUBMITTED):
         raise Conflict(_("This case is not waiting for approval."))
     employee = case.employee
+    if successor is not None:
+        if successor.pk == employee.pk:
+            raise InvalidInput.field("successor", _("The leaver cannot be their own successor."))
+        if successor.status == EmployeeStatus.DEPARTED:
+            raise InvalidInput.field("successor", _("The successor has already left."))
+        old_successor = case.successor_id
+        case.successor = successor
+        case.save(update_fields=["successor"])
+        trail.record(
+            E.CASE_UPDATED,
+            actor=acting_user,
+            subject=case,
+            changes={"successor": (old_successor, successor.pk)},
+        )
     versions, items = compose_checklist(employee, case.exit_type)
     if not items:
         raise Conflict(
@@ -565,7 +581,14 @@ def _clear_if_done(case: ExitCase, *, acting_user: Any, explicit: bool = False) 
     )
     if open_blocking:
         if explicit:
-            raise Conflict(_("%(n)s blocking items are still open.") % {"n": open_blocking})
+            raise Conflict(
+                ngettext(
+                    "%(n)s blocking item is still open.",
+                    "%(n)s blocking items are still open.",
+                    open_blocking,
+                )
+                % {"n": open_blocking}
+            )
         return case
     return _transition(
         case, CaseState.CLEARED, E.CASE_CLEARED, acting_user=acting_user, stamp="cleared_at"

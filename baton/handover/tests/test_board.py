@@ -229,7 +229,8 @@ def test_report_pdf_and_xlsx(
     assert waived.title not in values
     assert '\'=HYPERLINK("http://x")' in values and injected.title not in values
     assert mine.employee.name in values and mine.employee.employee_number in values
-    assert any("50" in v and "89" in v for v in values)  # the legal guard
+    # The legal guard (LCL 50, 89), in English or Chinese numerals.
+    assert any(("50" in v and "89" in v) or ("第五十条" in v and "第八十九条" in v) for v in values)
     history = list(wb.worksheets[1].iter_rows(values_only=True))[1:]
     assert history and all(row[3] for row in history)
     assert any(row[3] == str(users["head.rd"]) for row in history)  # who approved → created
