@@ -36,7 +36,9 @@ def test_concurrent_accept_and_reject(demo_data: None) -> None:
         submit=True,
     )
     case = actions.approve_case(case, acting_user=users["head.rd"])
-    task = case.tasks.get(key="accounts")  # IT queue owns and approves it
+    # The IT queue owns and approves it; IT submits, and a colleague in the queue (here the
+    # group admin) decides — twice at once.
+    task = case.tasks.get(key="accounts")
     actions.update_task_work(task, acting_user=users["it"], done_sub_items=range(4))
     actions.submit_task(task, acting_user=users["it"])
 
@@ -59,7 +61,7 @@ def test_concurrent_accept_and_reject(demo_data: None) -> None:
             args=(
                 "accept",
                 lambda: actions.accept_task(
-                    HandoverTask.objects.get(pk=task.pk), acting_user=users["it"]
+                    HandoverTask.objects.get(pk=task.pk), acting_user=users["admin"]
                 ),
             ),
         ),
@@ -69,7 +71,7 @@ def test_concurrent_accept_and_reject(demo_data: None) -> None:
                 "reject",
                 lambda: actions.reject_task(
                     HandoverTask.objects.get(pk=task.pk),
-                    acting_user=users["it"],
+                    acting_user=users["admin"],
                     comment="再核对一次",
                 ),
             ),
