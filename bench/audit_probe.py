@@ -4,6 +4,7 @@
     python -m bench.audit_probe stream   # the floor: stream the same columns, no hashing
     python -m bench.audit_probe orm      # the ORM read path verify uses, no hashing
     python -m bench.audit_probe hash     # verify's hashing alone, on rows already in memory
+    python -m bench.audit_probe command  # `baton audit verify`: wall time and peak RSS
 
 Prints one JSON object on the last line of stdout.
 """
@@ -12,16 +13,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import resource
+import os
 import sqlite3
+import subprocess
 import sys
+import tempfile
 import time
 from typing import Any
 
 import django
 import psycopg
 
-from bench.figures import rss_mib
+from bench.figures import peak_rss_mib, rss_mib
 
 HASH_SAMPLE = 200_000
 
@@ -40,7 +43,7 @@ def _verify() -> dict[str, Any]:
         "broken_id": result.broken_id,
         "seconds": seconds,
         "baseline_rss_mib": base,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -130,13 +133,36 @@ def _hash() -> dict[str, Any]:
     return {"rows": len(rows), "bad": bad, "seconds": time.perf_counter() - started}
 
 
-PROBES = {"verify": _verify, "stream": _stream, "orm": _orm, "hash": _hash}
+def _command() -> dict[str, Any]:
+    """Run `baton audit verify` (as `python -m baton.manage`) from this small process, so that
+    the child's ru_maxrss, which Linux seeds with the forking process's size, is its own."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "baton.manage", "audit", "verify"], stdout=out
+        )
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read().decode().strip()
+    return {
+        "returncode": proc.returncode,
+        "seconds": seconds,
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+        "own_peak_rss_mib": peak_rss_mib(),
+        "output": output,
+    }
+
+
+PROBES = {"verify": _verify, "stream": _stream, "orm": _orm, "hash": _hash, "command": _command}
 
 
 def main() -> None:
-    probe = PROBES[sys.argv[1]]
-    django.setup()
-    print(json.dumps(probe()))
+    name = sys.argv[1]
+    if name != "command":
+        django.setup()
+    print(json.dumps(PROBES[name](), ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -50,13 +50,25 @@ def percentile(values: list[float], pct: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-def rss_mib() -> float:
-    """Current resident set size of this process in MiB (Linux)."""
+def _status_mib(key: str) -> float:
     try:
         with open(f"/proc/{os.getpid()}/status") as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return math.nan
+
+
+def rss_mib() -> float:
+    """Current resident set size of this process in MiB (Linux)."""
+    return _status_mib("VmRSS")
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process image in MiB (Linux VmHWM).
+
+    Not getrusage's ru_maxrss: Linux carries that across execve, so a child started by a big
+    parent reports the parent's size."""
+    return _status_mib("VmHWM")

@@ -5,8 +5,8 @@
 # table is printed at the end. See bench/README.md.
 #
 # Environment: BENCH_EMPLOYEES (100000), BENCH_REQUESTS (50), BENCH_WARMUP (5),
-# BENCH_AUDIT_ENTRIES (1000000), BENCH_DBS ("sqlite postgres"), BENCH_STRICT=1 to exit 1 when
-# a target is missed, BENCH_RESULTS (bench/results).
+# BENCH_AUDIT_ENTRIES (1000000), BENCH_SCENARIOS (list,search,deep), BENCH_DBS ("sqlite
+# postgres"), BENCH_STRICT=1 to exit 1 when a target is missed, BENCH_RESULTS (bench/results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -33,6 +33,7 @@ args=(
   --requests "${BENCH_REQUESTS:-50}"
   --warmup "${BENCH_WARMUP:-5}"
   --audit-entries "${BENCH_AUDIT_ENTRIES:-1000000}"
+  --variants "${BENCH_SCENARIOS:-list,search,deep}"
 )
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 passes=()
