@@ -314,24 +314,31 @@ def _hidden_from_leaver(user: Any, prefix: str) -> Q:
     )
 
 
-def participant_q(user: Any, prefix: str = "") -> Q:
-    """Tasks the user takes part in: as owner, receiver or approver in person, or through a
-    department queue (IT, finance, HR) whose role covers the leaver."""
+def task_role_q(user: Any, role: str, prefix: str = "") -> Q:
+    """Tasks the user holds in `role`: "owner" or "approver" — in person, as a named user, or
+    through a department queue (IT, finance, HR) whose role covers the leaver — or
+    "receiver" (in person only)."""
     me = access_for(user).employee_id
-    q = Q(**{f"{prefix}owner_user_id": user.pk}) | Q(**{f"{prefix}approver_user_id": user.pk})
+    if role == "receiver":
+        return Q(**{f"{prefix}receiver_id": me}) if me else Q(pk__in=[])
+    q = Q(**{f"{prefix}{role}_user_id": user.pk})
     if me:
-        q |= (
-            Q(**{f"{prefix}owner_id": me})
-            | Q(**{f"{prefix}receiver_id": me})
-            | Q(**{f"{prefix}approver_id": me})
-        )
+        q |= Q(**{f"{prefix}{role}_id": me})
     for queue, perm in QUEUE_PERMS:
         if has_perm(user, perm):
-            in_queue = Q(**{f"{prefix}owner_queue": queue}) | Q(
-                **{f"{prefix}approver_queue": queue}
+            q |= Q(**{f"{prefix}{role}_queue": queue}) & scope_q(
+                user, perm, f"{prefix}case__employee__"
             )
-            q |= in_queue & scope_q(user, perm, f"{prefix}case__employee__")
     return q
+
+
+def participant_q(user: Any, prefix: str = "") -> Q:
+    """Tasks the user takes part in, as owner, receiver or approver."""
+    return (
+        task_role_q(user, "owner", prefix)
+        | task_role_q(user, "receiver", prefix)
+        | task_role_q(user, "approver", prefix)
+    )
 
 
 def in_queue(user: Any, queue: str, case: Any) -> bool:

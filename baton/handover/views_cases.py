@@ -71,19 +71,6 @@ def _me(user: Any) -> int | None:
     return authz.access_for(user).employee_id
 
 
-def _role_q(user: Any, role: str) -> Q:
-    """Tasks the user owns (`role="owner"`) or accepts (`"approver"`): in person, as a named
-    user, or through a department queue whose role covers the leaver (as `authz.in_queue`)."""
-    me = _me(user)
-    q = Q(**{f"{role}_user_id": user.pk})
-    if me:
-        q |= Q(**{f"{role}_id": me})
-    for queue, perm in authz.QUEUE_PERMS:
-        if authz.has_perm(user, perm):
-            q |= Q(**{f"{role}_queue": queue}) & authz.scope_q(user, perm, "case__employee__")
-    return q
-
-
 def _is_overdue(task: HandoverTask, today: dt.date) -> bool:
     return task.due_date < today and task.state not in DONE_TASK_STATES
 
@@ -159,16 +146,16 @@ def my_tasks(request: AuthedRequest) -> HttpResponse:
     base = visible.filter(case__state__in=ACTIVE_CASE_STATES).order_by(
         "due_date", "case_id", "sort", "id"
     )
-    owned_qs = base.filter(_role_q(user, "owner")).exclude(state__in=DONE_TASK_STATES)
+    owned_qs = base.filter(authz.task_role_q(user, "owner")).exclude(state__in=DONE_TASK_STATES)
     owned = list(owned_qs[: LIST_LIMIT + 1])
     owned_overdue = (
         sum(1 for t in owned if _is_overdue(t, today))
         if len(owned) <= LIST_LIMIT
         else owned_qs.filter(due_date__lt=today).count()
     )
-    to_accept_qs = base.filter(_role_q(user, "approver"), state=TaskState.SUBMITTED).exclude(
-        submitted_by_id=user.pk
-    )
+    to_accept_qs = base.filter(
+        authz.task_role_q(user, "approver"), state=TaskState.SUBMITTED
+    ).exclude(submitted_by_id=user.pk)
     if me:
         # Nobody accepts items of their own exit.
         to_accept_qs = to_accept_qs.exclude(case__employee_id=me)

@@ -8,7 +8,6 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, Literal
 
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
@@ -126,20 +125,6 @@ class ReassignIn(Schema):
     approver_id: int | None = None
 
 
-def _mine_q(user: Any, role: str) -> Q:
-    """Tasks the user owns / approves (in person or through a department queue) / receives."""
-    me = authz.access_for(user).employee_id
-    if role == "receiver":
-        return Q(receiver_id=me) if me else Q(pk__in=[])
-    q = Q(**{f"{role}_user_id": user.pk})
-    if me:
-        q |= Q(**{f"{role}_id": me})
-    for queue, perm in authz.QUEUE_PERMS:
-        if authz.has_perm(user, perm):
-            q |= Q(**{f"{role}_queue": queue}) & authz.scope_q(user, perm, "case__employee__")
-    return q
-
-
 @router.get("/tasks", response=TaskPage, operation_id="list_tasks")
 def list_tasks(
     request: AuthedRequest,
@@ -158,7 +143,7 @@ def list_tasks(
     if state is not None:
         qs = qs.filter(state=state)
     if mine is not None:
-        qs = qs.filter(_mine_q(user, mine))
+        qs = qs.filter(authz.task_role_q(user, mine))
     if overdue:
         qs = qs.filter(due_date__lt=timezone.localdate()).exclude(state__in=DONE_TASK_STATES)
     return _page(qs.order_by("due_date", "case_id", "sort", "id"), limit, offset)
