@@ -31,6 +31,10 @@ ROLES = [
 def load_demo() -> None:
     if not Group.objects.exists():
         demo.build(DEMO_EMPLOYEES, seed=7, log=lambda _m: None)
+        # A transactional test's flush also removed the installation's default rules.
+        from baton.notify.actions import ensure_default_rules
+
+        ensure_default_rules()
 
 
 @pytest.fixture(autouse=True)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "baton.audit",
     "baton.org",
     "baton.handover",
+    "baton.notify",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +193,18 @@ TASKS = {
         "BACKEND": os.environ.get("BATON_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+
+# Notifications (docs/notifications.md). Links in messages point here.
+BATON_PUBLIC_URL = os.environ.get("BATON_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+BATON_MAIL_FROM = os.environ.get("BATON_MAIL_FROM", "Baton <baton@localhost>")
+# Local hour from which the daily reminder plan runs (the worker sweeps hourly after it).
+BATON_REMINDER_HOUR = int(os.environ.get("BATON_REMINDER_HOUR", "9"))
+# A delivery left 'sending' this long (its worker died) is retried with the same idempotency key.
+BATON_DELIVERY_SENDING_TIMEOUT = int(os.environ.get("BATON_DELIVERY_SENDING_TIMEOUT", "300"))
+BATON_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("BATON_DELIVERY_MAX_ATTEMPTS", "6"))
+BATON_DELIVERY_BACKOFF_SECONDS = int(os.environ.get("BATON_DELIVERY_BACKOFF_SECONDS", "60"))
+# Seconds between the worker's scheduler ticks (0 turns the scheduler off).
+BATON_SCHEDULER_INTERVAL = float(os.environ.get("BATON_SCHEDULER_INTERVAL", "60"))
 
 # Seconds after which a worker that stopped sending heartbeats is reported as down by /healthz.
 BATON_WORKER_STALE_SECONDS = 60

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("baton.org.urls")),
     path("audit/", include("baton.audit.urls")),
     path("handover/", include("baton.handover.urls")),
+    path("", include("baton.notify.urls")),
     path("", include((public_urlpatterns, "public"))),
     path("", core_views.home, name="home"),
 ]

@@ -370,6 +370,11 @@ class Pass:
         handover.approval(self, runs=max(10, self.args.requests // 2))
         handover.board(self, self.args.warmup, self.args.requests)
         connection.close()
+        log(f"== [{self.db}] reminders: the sweep over 300,000 open tasks")
+        from bench import reminders
+
+        reminders.sweep(self)
+        connection.close()
         if self.args.audit_entries:
             self.audit()
         self.meta["seconds"] = round(time.perf_counter() - started, 1)

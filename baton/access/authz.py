@@ -45,6 +45,9 @@ class Perm(StrEnum):
     QUEUE_IT = "queue.it"
     QUEUE_FINANCE = "queue.finance"
     USERS_MANAGE = "users.manage"  # users, roles and API tokens of others (never via a token)
+    INBOX = "inbox"  # one's own in-app notifications and channel choices
+    NOTIFY_MANAGE = "notify.manage"  # notification channels (of a unit) and reminder rules
+    DELIVERY_VIEW = "delivery.view"  # the delivery log of cases in scope
 
 
 P = Perm
@@ -56,23 +59,27 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
         | {P.EMPLOYEE_CHANGE, P.RECORDS_VIEW, P.RECORDS_CHANGE, P.AUDIT_VIEW, P.CASE_VIEW}
         | {P.CASE_MANAGE, P.CASE_APPROVE, P.CASE_PARTICIPATE, P.QUEUE_HR}
         | {P.TEMPLATE_VIEW, P.TEMPLATE_PROPOSE, P.TEMPLATE_MANAGE}
+        | {P.INBOX, P.NOTIFY_MANAGE, P.DELIVERY_VIEW}
     ),
     Role.DEPT_HEAD: frozenset(
         _VIEW_ORG
         | {P.CASE_VIEW, P.CASE_APPROVE, P.CASE_PARTICIPATE, P.TEMPLATE_VIEW, P.TEMPLATE_PROPOSE}
+        | {P.INBOX}
     ),
     Role.EMPLOYEE: frozenset(
         {P.EMPLOYEE_VIEW, P.RECORDS_VIEW, P.CASE_VIEW, P.CASE_PARTICIPATE}
-        | {P.TEMPLATE_VIEW, P.TEMPLATE_PROPOSE}
+        | {P.TEMPLATE_VIEW, P.TEMPLATE_PROPOSE, P.INBOX}
     ),
-    Role.RECEIVER: frozenset({P.EMPLOYEE_VIEW, P.CASE_PARTICIPATE}),
-    Role.IT: frozenset(_VIEW_ORG | {P.CASE_VIEW, P.CASE_PARTICIPATE, P.QUEUE_IT}),
+    Role.RECEIVER: frozenset({P.EMPLOYEE_VIEW, P.CASE_PARTICIPATE, P.INBOX}),
+    Role.IT: frozenset(_VIEW_ORG | {P.CASE_VIEW, P.CASE_PARTICIPATE, P.QUEUE_IT, P.INBOX}),
     Role.FINANCE: frozenset(
-        _VIEW_ORG | {P.RECORDS_VIEW, P.CASE_VIEW, P.CASE_PARTICIPATE, P.QUEUE_FINANCE}
+        _VIEW_ORG | {P.RECORDS_VIEW, P.CASE_VIEW, P.CASE_PARTICIPATE, P.QUEUE_FINANCE, P.INBOX}
     ),
     # Read-only evidence: sees everything in scope, works and proposes nothing.
     Role.AUDITOR: frozenset(
-        _VIEW_ORG | {P.RECORDS_VIEW, P.AUDIT_VIEW, P.AUDIT_EXPORT, P.CASE_VIEW, P.TEMPLATE_VIEW}
+        _VIEW_ORG
+        | {P.RECORDS_VIEW, P.AUDIT_VIEW, P.AUDIT_EXPORT, P.CASE_VIEW, P.TEMPLATE_VIEW}
+        | {P.INBOX, P.DELIVERY_VIEW}
     ),
 }
 SELF_ROLES = frozenset({Role.EMPLOYEE, Role.RECEIVER})
@@ -86,6 +93,8 @@ TOKEN_SCOPE_PERMS: dict[str, frozenset[Perm]] = {
         {P.CASE_MANAGE, P.CASE_APPROVE, P.CASE_PARTICIPATE, P.QUEUE_HR, P.QUEUE_IT}
         | {P.QUEUE_FINANCE, P.TEMPLATE_PROPOSE, P.TEMPLATE_MANAGE}
     ),
+    TokenScope.NOTIFY_READ: frozenset({P.INBOX, P.DELIVERY_VIEW}),
+    TokenScope.NOTIFY_WRITE: frozenset({P.INBOX, P.NOTIFY_MANAGE}),
 }
 
 # Which permission lets a user *see* objects of a model; `get_for` answers 404 outside it.
@@ -107,6 +116,10 @@ VIEW_PERM_OF = {
     "handover.templateversion": P.TEMPLATE_VIEW,
     "handover.templatechangerequest": P.TEMPLATE_VIEW,
     "handover.knowledgeitem": P.TEMPLATE_VIEW,
+    "notify.delivery": P.DELIVERY_VIEW,
+    "notify.channel": P.NOTIFY_MANAGE,
+    "notify.reminderrule": P.NOTIFY_MANAGE,
+    "notify.notification": P.INBOX,
 }
 # How a model's rows relate to an employee (the unit scopes are expressed in).
 EMPLOYEE_PATH = {
@@ -354,6 +367,29 @@ def in_queue(user: Any, queue: str, case: Any) -> bool:
     return False
 
 
+def _notify_q(user: Any, perm: Perm, label: str) -> Q:
+    """Notifications are their recipient's; the delivery log follows its case (digests and
+    test messages, which have none, are the recipient's and group admins'); channels follow
+    their business unit (group-wide ones need the whole group); reminder rules are group
+    settings, managed by anyone who may manage notifications."""
+    acc = access_for(user)
+    scope = acc.scopes.get(perm)
+    if scope is None or scope.empty:
+        return Q(pk__in=[])
+    if label == "notify.notification":
+        return Q(user_id=user.pk)
+    if label == "notify.delivery":
+        own = Q(case__isnull=True) & (
+            Q(recipient_id=user.pk) if not scope.everything else Q(pk__isnull=False)
+        )
+        return case_q(user, perm, "case__") | own
+    if label == "notify.channel":
+        if scope.everything:
+            return Q(pk__isnull=False)
+        return Q(business_unit_id__in=scope.business_units)
+    return Q(pk__isnull=False)
+
+
 def _knowledge_q(user: Any) -> Q:
     """The position knowledge map: everything for HR and checklist managers; for anyone else
     their own position's map and, for a department head or manager, the positions of the
@@ -382,6 +418,8 @@ def visible_to[M: models.Model](user: Any, perm: Perm, queryset: QuerySet[M]) ->
                 user, CASE_PATH[label]
             )
         return queryset.filter(q)
+    if label.startswith("notify."):
+        return queryset.filter(_notify_q(user, perm, label))
     if label == "handover.knowledgeitem":
         return queryset.filter(_knowledge_q(user)) if acc.has(perm) else queryset.none()
     scope = acc.scopes.get(perm)

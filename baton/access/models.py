@@ -117,6 +117,8 @@ class TokenScope(models.TextChoices):
     AUDIT_READ = "audit:read", _("Read and export the audit trail")
     HANDOVER_READ = "handover:read", _("Read exit cases, tasks and checklists")
     HANDOVER_WRITE = "handover:write", _("Work exit cases, tasks and checklists")
+    NOTIFY_READ = "notify:read", _("Read own notifications and the delivery log")
+    NOTIFY_WRITE = "notify:write", _("Manage notification channels and reminder rules")
 
 
 def hash_token(raw: str) -> str:

@@ -1,7 +1,7 @@
 """The audit event catalogue. Numbers are stored and hashed: never renumber, only add.
 
-Ranges: 1xx organisation, 2xx access, 3xx audit itself, 4xx handover. Later domains take
-5xx and up.
+Ranges: 1xx organisation, 2xx access, 3xx audit itself, 4xx handover, 5xx notifications.
+Later domains take 6xx and up.
 """
 
 from django.db import models
@@ -85,3 +85,13 @@ class AuditEvent(models.IntegerChoices):
     CONFIRMATION_ANSWERED = 471, _("External confirmation answered")
     KNOWLEDGE_ADDED = 480, _("Knowledge map entry added")
     HANDOVER_BULK_LOADED = 499, _("Handover data loaded in bulk")
+
+    CHANNEL_CREATED = 501, _("Notification channel created")
+    CHANNEL_UPDATED = 502, _("Notification channel changed")
+    CHANNEL_TESTED = 503, _("Notification channel tested")
+    REMINDER_RULE_CREATED = 510, _("Reminder rule created")
+    REMINDER_RULE_UPDATED = 511, _("Reminder rule changed")
+    REMINDER_RULE_DELETED = 512, _("Reminder rule deleted")
+    REMINDERS_PLANNED = 520, _("Reminder sweep planned deliveries")
+    CASE_ESCALATED = 521, _("Overdue handover escalated to HR")
+    NOTIFY_PREFERENCES_CHANGED = 530, _("Notification channels chosen")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,9 @@ from baton.core import context
 
 GENESIS_HASH = "0" * 64
 _SEP = "\x1f"
+# Called with every batch of audited changes, inside the same transaction (the integrations
+# outbox turns the ones subscribers care about into events that commit with the change).
+listeners: list[Callable[[list[Change]], None]] = []
 
 
 def canonical_json(value: Any) -> str:
@@ -142,6 +145,7 @@ def record_many(
 ) -> list[AuditEntry]:
     if not connection.in_atomic_block:
         raise RuntimeError("audit entries are written inside the action's transaction")
+    items = list(items)
     ctx = context.current()
     AuditHead.objects.get_or_create(pk=1)
     head = AuditHead.objects.select_for_update().get(pk=1)
@@ -209,6 +213,8 @@ def record_many(
     AuditEntry.objects.bulk_create(entries, batch_size=2000)
     head.last_id, head.last_hash = last_id, last_hash
     head.save(update_fields=["last_id", "last_hash"])
+    for listener in listeners:
+        listener(items)
     return entries
 
 

@@ -375,6 +375,10 @@ class HandoverTask(models.Model):
 
     case = models.ForeignKey(ExitCase, on_delete=models.PROTECT, related_name="tasks")
     key = models.SlugField(max_length=64)
+    # The checklist the item came from (reminder rules can be bound to it and its items).
+    template = models.ForeignKey(
+        ChecklistTemplate, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     title = models.CharField(_("title"), max_length=200)
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
     # The owner is a person, or a department queue (IT, finance, …) anyone in it may take.

@@ -122,5 +122,5 @@ def compose_checklist(
             continue
         versions.append(version)
         for item in version.items:
-            merged[item["key"]] = item
+            merged[item["key"]] = {**item, "template_id": template.pk}
     return versions, sorted(merged.values(), key=lambda d: (d["sort"], d["key"]))

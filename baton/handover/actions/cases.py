@@ -314,6 +314,7 @@ def approve_case(
         task = HandoverTask(
             case=case,
             key=key,
+            template_id=item.get("template_id"),
             title=item["title"],
             category=item["category"],
             acceptance_criteria=item["acceptance_criteria"],

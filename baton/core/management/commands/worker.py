@@ -9,6 +9,7 @@ import socket
 import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections, connection
@@ -35,6 +36,20 @@ def _beat(name: str, started: Any, stop: threading.Event) -> None:
         stop.wait(HEARTBEAT_SECONDS)
 
 
+def _schedule(stop: threading.Event, interval: float) -> None:
+    """Tick the periodic jobs (reminder sweeps, redelivery); each slot starts in one worker."""
+    from baton.core import schedule
+
+    while not stop.wait(interval):
+        try:
+            close_old_connections()
+            schedule.tick()
+        except Exception:  # a failed tick is retried at the next one
+            logger.warning("scheduler tick failed", exc_info=True)
+        finally:
+            connection.close()
+
+
 class Command(BaseCommand):
     help = "Run a background worker (tasks from the database queue) with a health heartbeat."
 
@@ -42,12 +57,20 @@ class Command(BaseCommand):
         parser.add_argument("--queue-name", default="*")
         parser.add_argument("--batch", action="store_true", help="Run what is queued, then exit.")
         parser.add_argument("--interval", type=float, default=1.0)
+        parser.add_argument(
+            "--no-scheduler",
+            action="store_true",
+            help="Do not start periodic jobs from this worker (others may).",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         name = f"{socket.gethostname()}:{os.getpid()}"
         stop = threading.Event()
         beat = threading.Thread(target=_beat, args=(name, timezone.now(), stop), daemon=True)
         beat.start()
+        interval = settings.BATON_SCHEDULER_INTERVAL
+        if interval > 0 and not opts["no_scheduler"] and not opts["batch"]:
+            threading.Thread(target=_schedule, args=(stop, interval), daemon=True).start()
         try:
             call_command(
                 "db_worker",

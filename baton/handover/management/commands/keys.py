@@ -22,4 +22,10 @@ class Command(BaseCommand):
             self.stdout.write(crypto.new_key())
             return
         done = reencrypt_all()
-        self.stdout.write(f"Re-encrypted {done} documents with key {crypto.current_key_id()!r}.")
+        from baton.notify.actions import reencrypt_channel_secrets
+
+        channels = reencrypt_channel_secrets()
+        self.stdout.write(
+            f"Re-encrypted {done} documents and {channels} channel secrets with key "
+            f"{crypto.current_key_id()!r}."
+        )

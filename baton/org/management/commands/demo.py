@@ -33,6 +33,13 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo logins (password for all: {demo.DEMO_PASSWORD})")
             for username, _pw, label in rows:
                 self.stdout.write(f"  {username:<14} {label}")
+            from baton.notify.demo import suggested_now
+
+            self.stdout.write(
+                "Reminders: `baton reminders run --now "
+                f"{suggested_now()}` sends what is due then (in-app, and email to the local "
+                "mail catcher: `baton mailcatcher --list`)."
+            )
             return
         if Group.objects.exists():
             if opts["if_empty"]:
@@ -49,6 +56,9 @@ class Command(BaseCommand):
         from baton.handover import demo as handover_demo
 
         handover_demo.showcase(log=log)
+        from baton.notify import demo as notify_demo
+
+        notify_demo.setup(log=log)
         if opts["employees"] >= 5000:
             handover_demo.bulk_cases(opts["employees"] // 10, seed=opts["seed"], log=log)
         self.stdout.write(
