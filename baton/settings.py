@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "baton.org",
     "baton.handover",
     "baton.notify",
+    "baton.integrations",
 ]
 
 MIDDLEWARE = [
@@ -205,6 +206,9 @@ BATON_DELIVERY_MAX_ATTEMPTS = int(os.environ.get("BATON_DELIVERY_MAX_ATTEMPTS", 
 BATON_DELIVERY_BACKOFF_SECONDS = int(os.environ.get("BATON_DELIVERY_BACKOFF_SECONDS", "60"))
 # Seconds between the worker's scheduler ticks (0 turns the scheduler off).
 BATON_SCHEDULER_INTERVAL = float(os.environ.get("BATON_SCHEDULER_INTERVAL", "60"))
+
+# Webhooks (docs/events.md): first retry after this many seconds, doubling, at most an hour.
+BATON_WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("BATON_WEBHOOK_BACKOFF_SECONDS", "10"))
 
 # Seconds after which a worker that stopped sending heartbeats is reported as down by /healthz.
 BATON_WORKER_STALE_SECONDS = 60

@@ -375,6 +375,11 @@ class Pass:
 
         reminders.sweep(self)
         connection.close()
+        log(f"== [{self.db}] webhooks: outbox delivery with 2 workers")
+        from bench import webhooks
+
+        webhooks.outbox(self)
+        connection.close()
         if self.args.audit_entries:
             self.audit()
         self.meta["seconds"] = round(time.perf_counter() - started, 1)

@@ -48,6 +48,7 @@ class Perm(StrEnum):
     INBOX = "inbox"  # one's own in-app notifications and channel choices
     NOTIFY_MANAGE = "notify.manage"  # notification channels (of a unit) and reminder rules
     DELIVERY_VIEW = "delivery.view"  # the delivery log of cases in scope
+    INTEGRATIONS_MANAGE = "integrations.manage"  # webhook subscriptions, connected systems
 
 
 P = Perm
@@ -59,7 +60,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
         | {P.EMPLOYEE_CHANGE, P.RECORDS_VIEW, P.RECORDS_CHANGE, P.AUDIT_VIEW, P.CASE_VIEW}
         | {P.CASE_MANAGE, P.CASE_APPROVE, P.CASE_PARTICIPATE, P.QUEUE_HR}
         | {P.TEMPLATE_VIEW, P.TEMPLATE_PROPOSE, P.TEMPLATE_MANAGE}
-        | {P.INBOX, P.NOTIFY_MANAGE, P.DELIVERY_VIEW}
+        | {P.INBOX, P.NOTIFY_MANAGE, P.DELIVERY_VIEW, P.INTEGRATIONS_MANAGE}
     ),
     Role.DEPT_HEAD: frozenset(
         _VIEW_ORG
@@ -95,6 +96,7 @@ TOKEN_SCOPE_PERMS: dict[str, frozenset[Perm]] = {
     ),
     TokenScope.NOTIFY_READ: frozenset({P.INBOX, P.DELIVERY_VIEW}),
     TokenScope.NOTIFY_WRITE: frozenset({P.INBOX, P.NOTIFY_MANAGE}),
+    TokenScope.INTEGRATIONS: frozenset({P.INTEGRATIONS_MANAGE}),
 }
 
 # Which permission lets a user *see* objects of a model; `get_for` answers 404 outside it.

@@ -119,6 +119,7 @@ class TokenScope(models.TextChoices):
     HANDOVER_WRITE = "handover:write", _("Work exit cases, tasks and checklists")
     NOTIFY_READ = "notify:read", _("Read own notifications and the delivery log")
     NOTIFY_WRITE = "notify:write", _("Manage notification channels and reminder rules")
+    INTEGRATIONS = "integrations", _("Manage webhook subscriptions and connected systems")
 
 
 def hash_token(raw: str) -> str:

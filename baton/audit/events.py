@@ -1,7 +1,7 @@
 """The audit event catalogue. Numbers are stored and hashed: never renumber, only add.
 
-Ranges: 1xx organisation, 2xx access, 3xx audit itself, 4xx handover, 5xx notifications.
-Later domains take 6xx and up.
+Ranges: 1xx organisation, 2xx access, 3xx audit itself, 4xx handover, 5xx notifications,
+6xx integrations. Later domains take 7xx and up.
 """
 
 from django.db import models
@@ -95,3 +95,8 @@ class AuditEvent(models.IntegerChoices):
     REMINDERS_PLANNED = 520, _("Reminder sweep planned deliveries")
     CASE_ESCALATED = 521, _("Overdue handover escalated to HR")
     NOTIFY_PREFERENCES_CHANGED = 530, _("Notification channels chosen")
+
+    SUBSCRIPTION_CREATED = 601, _("Webhook subscription created")
+    SUBSCRIPTION_UPDATED = 602, _("Webhook subscription changed")
+    SUBSCRIPTION_SECRET_ROTATED = 603, _("Webhook signing secret rotated")
+    WEBHOOKS_REPLAYED = 604, _("Dead-lettered webhooks replayed")

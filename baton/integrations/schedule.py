@@ -1,0 +1,25 @@
+"""Integration jobs on the workers' clock: the outbox is swept every scheduler interval (events
+are also kicked on commit; this catches retries that came due and anything missed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+
+from baton.core.models import ScheduledRun
+from baton.core.schedule import Job, every
+
+
+def _deliver(run: ScheduledRun, now: dt.datetime) -> None:
+    from baton.integrations.tasks import deliver_webhooks
+
+    deliver_webhooks.enqueue()
+
+
+def _slot(now: dt.datetime) -> str:
+    return str(int(now.timestamp() // max(settings.BATON_SCHEDULER_INTERVAL, 0.1)))
+
+
+def register() -> None:
+    every(Job("webhooks", _slot, _deliver, keep_days=1))
