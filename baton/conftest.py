@@ -4,6 +4,7 @@ in a transaction that is rolled back, so tests see the same data and cannot dist
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -79,3 +80,23 @@ def client_as(users: dict[str, User]) -> Any:
         return client
 
     return make
+
+
+@pytest.fixture
+def approved_case(users: dict[str, User]) -> Any:
+    """The demo `employee` resigns with 31 Dec 2026 as the last day (built-in checklists
+    installed) and `head.rd` approves: a case in handover with its tasks."""
+    from baton.handover import actions, packs
+    from baton.org.models import Employee
+
+    packs.install(acting_user=users["admin"])
+    leaver = Employee.objects.get(user=users["employee"])
+    case = actions.open_case(
+        leaver,
+        acting_user=users["employee"],
+        exit_type="resignation",
+        last_working_day=dt.date(2026, 12, 31),
+        reason="职业发展",
+        submit=True,
+    )
+    return actions.approve_case(case, acting_user=users["head.rd"])

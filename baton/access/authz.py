@@ -457,6 +457,20 @@ def get_for[M: models.Model](
     return obj
 
 
+def check_unit_setting(user: Any, perm: Perm, business_unit_id: int | None, group_msg: str) -> None:
+    """Refuse a change to a setting that belongs to a business unit (or, when None, to the
+    whole group, which needs `perm` over everything — `group_msg` says so)."""
+    scope = access_for(user).scopes.get(perm)
+    if scope is None or scope.empty:
+        raise PermissionDenied(_("You do not have permission to do this."))
+    if scope.everything:
+        return
+    if business_unit_id is None:
+        raise PermissionDenied(group_msg)
+    if business_unit_id not in scope.business_units:
+        raise PermissionDenied(_("That place is outside the part of the organisation you manage."))
+
+
 def check_target(
     user: Any,
     perm: Perm,

@@ -33,17 +33,12 @@ ROTATION_OVERLAP = dt.timedelta(hours=24)
 
 
 def _check_scope(user: Any, business_unit_id: int | None) -> None:
-    scope = authz.access_for(user).scopes.get(Perm.INTEGRATIONS_MANAGE)
-    if scope is None or scope.empty:
-        raise authz.PermissionDenied(_("You do not have permission to do this."))
-    if scope.everything:
-        return
-    if business_unit_id is None or business_unit_id not in scope.business_units:
-        raise authz.PermissionDenied(
-            _("Only group administrators subscribe to the whole group's events.")
-            if business_unit_id is None
-            else _("That place is outside the part of the organisation you manage.")
-        )
+    authz.check_unit_setting(
+        user,
+        Perm.INTEGRATIONS_MANAGE,
+        business_unit_id,
+        _("Only group administrators subscribe to the whole group's events."),
+    )
 
 
 def _check(data: Mapping[str, Any], user: Any, *, internal: bool) -> None:

@@ -8,7 +8,7 @@ import datetime as dt
 from django.conf import settings
 
 from baton.core.models import ScheduledRun
-from baton.core.schedule import Job, every
+from baton.core.schedule import Job, every, hourly
 
 
 def _deliver(run: ScheduledRun, now: dt.datetime) -> None:
@@ -21,5 +21,12 @@ def _slot(now: dt.datetime) -> str:
     return str(int(now.timestamp() // max(settings.BATON_SCHEDULER_INTERVAL, 0.1)))
 
 
+def _overdue(run: ScheduledRun, now: dt.datetime) -> None:
+    from baton.integrations.tasks import emit_overdue_events
+
+    emit_overdue_events.enqueue()
+
+
 def register() -> None:
     every(Job("webhooks", _slot, _deliver, keep_days=1))
+    every(Job("task-overdue", hourly, _overdue))

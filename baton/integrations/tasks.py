@@ -13,3 +13,11 @@ def deliver_webhooks() -> dict[str, Any]:
     from baton.integrations.webhooks import deliver
 
     return deliver()
+
+
+@task()
+def emit_overdue_events() -> int:
+    """Publish task.overdue for tasks that became overdue (once per task and due date)."""
+    from baton.integrations.overdue import emit_overdue
+
+    return emit_overdue()

@@ -68,17 +68,12 @@ def run_reminders(
 
 
 def _check_channel_scope(user: Any, business_unit_id: int | None) -> None:
-    scope = authz.access_for(user).scopes.get(Perm.NOTIFY_MANAGE)
-    if scope is None or scope.empty:
-        raise authz.PermissionDenied(_("You do not have permission to do this."))
-    if scope.everything:
-        return
-    if business_unit_id is None or business_unit_id not in scope.business_units:
-        raise authz.PermissionDenied(
-            _("Only group administrators configure channels for the whole group.")
-            if business_unit_id is None
-            else _("That place is outside the part of the organisation you manage.")
-        )
+    authz.check_unit_setting(
+        user,
+        Perm.NOTIFY_MANAGE,
+        business_unit_id,
+        _("Only group administrators configure channels for the whole group."),
+    )
 
 
 def _validate(kind: str, settings: dict[str, Any], secrets: dict[str, str]) -> None:

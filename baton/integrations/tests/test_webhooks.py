@@ -40,25 +40,11 @@ def subscription(users: dict[str, Any], receiver: Receiver) -> Subscription:
     return sub
 
 
-def _approved_case(users: dict[str, Any]) -> ExitCase:
-    packs.install(acting_user=users["admin"])
-    leaver = Employee.objects.get(pk=users["employee"].employee_id)
-    case = handover.open_case(
-        leaver,
-        acting_user=users["employee"],
-        exit_type="resignation",
-        last_working_day=LAST_DAY,
-        reason="职业发展",
-        submit=True,
-    )
-    return handover.approve_case(case, acting_user=users["head.rd"])
-
-
 @pytest.mark.smoke
 def test_events_are_signed_cloudevents_in_order(
-    users: dict[str, Any], subscription: Subscription, receiver: Receiver
+    users: dict[str, Any], approved_case: ExitCase, subscription: Subscription, receiver: Receiver
 ) -> None:
-    case = _approved_case(users)
+    case = approved_case
     result = webhooks.deliver(budget_s=10)
     assert result["delivered"] > 2 and result.get("retry", 0) == 0
     got = receiver.received
@@ -121,10 +107,10 @@ def test_the_url_guard(users: dict[str, Any]) -> None:
 
 
 def test_a_receiver_down_for_an_hour_gets_everything_afterwards_in_order(
-    users: dict[str, Any], subscription: Subscription, receiver: Receiver
+    users: dict[str, Any], approved_case: ExitCase, subscription: Subscription, receiver: Receiver
 ) -> None:
     receiver.status = 503
-    case = _approved_case(users)
+    case = approved_case
     handover.change_last_day(case, dt.date(2027, 1, 8), acting_user=users["hrbp.cloud"])
     now = dt.datetime.now(dt.UTC)
     webhooks.deliver(now, budget_s=5)
@@ -150,11 +136,10 @@ def test_a_receiver_down_for_an_hour_gets_everything_afterwards_in_order(
 
 
 def test_dead_letter_and_replay(
-    users: dict[str, Any], subscription: Subscription, receiver: Receiver
+    users: dict[str, Any], approved_case: ExitCase, subscription: Subscription, receiver: Receiver
 ) -> None:
     actions.update_subscription(subscription, {"max_attempts": 1}, acting_user=users["admin"])
     receiver.status = 500
-    _approved_case(users)
     webhooks.deliver(budget_s=5)
     dead = WebhookDelivery.objects.filter(status="dead")
     assert dead.exists() and "HTTP 500" in dead.first().error  # type: ignore[union-attr]
@@ -166,12 +151,11 @@ def test_dead_letter_and_replay(
 
 
 def test_rotation_signs_with_both_secrets(
-    users: dict[str, Any], subscription: Subscription, receiver: Receiver
+    users: dict[str, Any], approved_case: ExitCase, subscription: Subscription, receiver: Receiver
 ) -> None:
     old = receiver.secret
     new = actions.rotate_secret(subscription, acting_user=users["admin"])
     assert new != old and new.startswith("whsec_")
-    _approved_case(users)
     webhooks.deliver(budget_s=10)
     from standardwebhooks import Webhook
 
@@ -197,3 +181,23 @@ def test_confidential_handover_publishes_nothing_until_revealed(
     assert not Event.objects.filter(subject=f"cases/{case.pk}").exists()
     handover.reveal_case(case, acting_user=users["admin"])
     assert Event.objects.filter(subject=f"cases/{case.pk}", type="case.revealed").exists()
+
+
+def test_task_overdue_is_published_once_per_due_date(
+    users: dict[str, Any], approved_case: ExitCase, subscription: Subscription, receiver: Receiver
+) -> None:
+    from baton.integrations.overdue import emit_overdue
+
+    open_tasks = approved_case.tasks.count()
+    assert emit_overdue(dt.date(2026, 12, 1)) == 0  # nothing overdue yet
+    made = emit_overdue(dt.date(2027, 1, 7))
+    assert made == open_tasks
+    assert emit_overdue(dt.date(2027, 1, 8)) == 0  # once
+    webhooks.deliver(budget_s=10)
+    overdue = [e for e in receiver.events() if e["type"] == "task.overdue"]
+    assert len(overdue) == open_tasks
+    assert {e["data"]["case_id"] for e in overdue} == {approved_case.pk}
+    # A moved due date that passes again is a new event.
+    handover.change_last_day(approved_case, dt.date(2027, 1, 29), acting_user=users["hrbp.cloud"])
+    assert emit_overdue(dt.date(2027, 1, 8)) == 0
+    assert emit_overdue(dt.date(2027, 3, 1)) == open_tasks

@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 
 from baton.core.workdays import add_working_days
-from baton.handover import actions as handover
-from baton.handover import packs
 from baton.handover.models import ExitCase
 from baton.notify import actions, delivery
 from baton.notify.models import Channel, Delivery, DeliveryStatus
@@ -27,20 +25,11 @@ AK, SK = "LTAI-demo-key", "aliyun-secret-value"
 
 
 @pytest.fixture
-def case(users: dict[str, Any]) -> ExitCase:
-    packs.install(acting_user=users["admin"])
-    leaver = Employee.objects.get(pk=users["employee"].employee_id)
+def case(approved_case: ExitCase) -> ExitCase:
+    leaver = approved_case.employee
     leaver.phone = "13800138000"
     leaver.save(update_fields=["phone"])
-    c = handover.open_case(
-        leaver,
-        acting_user=users["employee"],
-        exit_type="resignation",
-        last_working_day=LAST_DAY,
-        reason="职业发展",
-        submit=True,
-    )
-    return handover.approve_case(c, acting_user=users["head.rd"])
+    return approved_case
 
 
 def _aliyun(users: dict[str, Any], server: AliyunSmsServer, secret: str = SK) -> Channel:

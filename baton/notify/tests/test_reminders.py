@@ -17,7 +17,6 @@ from baton.audit.events import AuditEvent
 from baton.audit.models import AuditEntry
 from baton.core.errors import InvalidInput
 from baton.handover import actions as handover
-from baton.handover import packs
 from baton.handover.models import ExitCase
 from baton.notify import actions, delivery, planner
 from baton.notify.models import Channel, Delivery, DeliveryStatus, Notification
@@ -53,18 +52,8 @@ def email_channel(users: dict[str, Any], catcher: MailCatcher) -> Channel:
 
 
 @pytest.fixture
-def case(users: dict[str, Any]) -> ExitCase:
-    packs.install(acting_user=users["admin"])
-    leaver = Employee.objects.get(pk=users["employee"].employee_id)
-    c = handover.open_case(
-        leaver,
-        acting_user=users["employee"],
-        exit_type="resignation",
-        last_working_day=LAST_DAY,
-        reason="职业发展",
-        submit=True,
-    )
-    return handover.approve_case(c, acting_user=users["head.rd"])
+def case(approved_case: ExitCase) -> ExitCase:
+    return approved_case
 
 
 def _mine(user: Any) -> list[Delivery]:

@@ -16,7 +16,6 @@ from django.test.utils import CaptureQueriesContext
 
 from baton.access.models import User
 from baton.audit.models import AuditEntry
-from baton.handover import actions as handover
 from baton.handover import packs
 from baton.handover.models import ChecklistTemplate, ExitCase
 from baton.notify import actions
@@ -104,18 +103,8 @@ def email_data(port: int, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def case(users: dict[str, User]) -> ExitCase:
-    packs.install(acting_user=users["admin"])
-    leaver = Employee.objects.get(pk=users["employee"].employee_id)
-    c = handover.open_case(
-        leaver,
-        acting_user=users["employee"],
-        exit_type="resignation",
-        last_working_day=LAST_DAY,
-        reason="职业发展",
-        submit=True,
-    )
-    return handover.approve_case(c, acting_user=users["head.rd"])
+def case(approved_case: ExitCase) -> ExitCase:
+    return approved_case
 
 
 @pytest.fixture
