@@ -20,13 +20,17 @@ from baton.access.api_auth import BearerToken, SessionAuth
 from baton.audit.api import router as audit_router
 from baton.core.errors import ActionError
 from baton.handover.api import router as handover_router
+from baton.integrations.api import router as integrations_router
 from baton.notify.api import router as notify_router
 from baton.org.api import router as org_router
 
 api = NinjaAPI(
     title="Baton API",
     version="1",
-    description="Exit management: organisation, people, access, audit, handover, notifications.",
+    description=(
+        "Exit management: organisation, people, access, audit, handover, notifications, "
+        "integrations."
+    ),
     auth=[SessionAuth(), BearerToken()],
     urls_namespace="api",
 )
@@ -35,6 +39,7 @@ api.add_router("/access", access_router)
 api.add_router("/audit", audit_router)
 api.add_router("/handover", handover_router)
 api.add_router("/notify", notify_router)
+api.add_router("/integrations", integrations_router)
 
 
 def _field_name(loc: list[Any]) -> str:

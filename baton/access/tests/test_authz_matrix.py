@@ -32,6 +32,8 @@ from baton.handover.models import (
     HandoverTask,
     KnowledgeItem,
 )
+from baton.integrations import actions as integrations_actions
+from baton.integrations.models import Event, WebhookDelivery, WebhookStatus
 from baton.notify import actions as notify_actions
 from baton.org import actions as org_actions
 from baton.org.models import (
@@ -93,6 +95,9 @@ KNOWLEDGE_TARGET = frozenset({"admin", "hrbp.cloud", "hrbp.devices", "head.rd", 
 NOTIFY_MANAGE = frozenset({"admin", "hrbp.cloud", "hrbp.devices"})
 DELIVERY_VIEW = NOTIFY_MANAGE | {"auditor"}
 CHANNEL_CLOUD = HR_CLOUD  # a channel of the target's (cloud-software) business unit
+# Webhook subscriptions: group admins and HR manage them (HR only their units'). The matrix's
+# subscriptions are group-wide and internal (a loopback receiver): the group admin's alone.
+INTEGRATIONS_MANAGE = frozenset({"admin", "hrbp.cloud", "hrbp.devices"})
 LAST_DAY = dt.date.today() + dt.timedelta(days=60)
 
 
@@ -237,6 +242,37 @@ class World:
             "secrets": {"password": "s3cret"},
         }
 
+    # ---- integrations, built on first use
+
+    def ig(self, key: str) -> int:
+        if "ig:subscription" not in self.ids:
+            _build_integrations(self)
+        return self.ids[f"ig:{key}"]
+
+    def subscription_body(self) -> dict[str, Any]:
+        return {
+            "name": f"回调{self.n()}",
+            "url": f"http://127.0.0.1:{_closed_port()}/hook",
+            "event_types": ["case.*"],
+            "internal": True,
+        }
+
+    def dead_delivery(self) -> dict[str, Any]:
+        """A dead-lettered delivery to replay (so an allowed replay changes something)."""
+        now = dt.datetime.now(dt.UTC)
+        event = Event.objects.create(
+            type="case.updated", subject=f"cases/{self.n()}", data={}, occurred_at=now
+        )
+        WebhookDelivery.objects.create(
+            subscription_id=self.ig("subscription"),
+            event=event,
+            subject=event.subject,
+            status=WebhookStatus.DEAD,
+            attempts=12,
+            next_attempt_at=now,
+        )
+        return {"ids": None}
+
     def fresh_link(self) -> str:
         _conf, raw = ho_actions.create_confirmation(
             HandoverTask.objects.get(pk=self.ho("external")),
@@ -340,6 +376,14 @@ def _build_notify(w: World) -> None:
         acting_user=admin,
     )
     w.ids.update({"nt:channel": channel.pk, "nt:rule": rule.pk})
+
+
+def _build_integrations(w: World) -> None:
+    """A group-wide webhook subscription to a port that refuses connections."""
+    sub, _secret = integrations_actions.create_subscription(
+        w.subscription_body(), acting_user=w.users["admin"]
+    )
+    w.ids["ig:subscription"] = sub.pk
 
 
 Body = Callable[[World, str], dict[str, Any]]
@@ -646,6 +690,21 @@ EXPECTED: dict[str, Rule] = {
         path=lambda w, r: {"channel_id": w.nt("channel")},
     ),
     "test_channel": Rule(CHANNEL_CLOUD, path=lambda w, r: {"channel_id": w.nt("channel")}),
+    # ---- integrations: webhook subscriptions (the matrix's are group-wide: admins' only)
+    "list_subscriptions": Rule(INTEGRATIONS_MANAGE),
+    "create_subscription": Rule(ADMIN, body=lambda w, r: w.subscription_body()),
+    "update_subscription": Rule(
+        ADMIN,
+        body=lambda w, r: {"name": f"回调{w.n()}", "max_attempts": w.n() % 10 + 2},
+        path=lambda w, r: {"sub_id": w.ig("subscription")},
+    ),
+    "rotate_subscription_secret": Rule(ADMIN, path=lambda w, r: {"sub_id": w.ig("subscription")}),
+    "replay_webhooks": Rule(
+        ADMIN,
+        body=lambda w, r: w.dead_delivery(),
+        path=lambda w, r: {"sub_id": w.ig("subscription")},
+    ),
+    "list_webhook_deliveries": Rule(ADMIN, path=lambda w, r: {"sub_id": w.ig("subscription")}),
 }
 
 
