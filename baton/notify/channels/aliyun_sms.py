@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-import httpx
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -29,11 +28,12 @@ from baton.notify.channels.base import (
     Recipient,
     SendResult,
     check_url,
-    http_client,
     normalize_phone,
+    parse_json,
+    post,
     require,
-    transport_failure,
     trim,
+    unexpected,
 )
 
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com/"
@@ -197,36 +197,24 @@ class AliyunSmsAdapter:
         params = self.build_params(settings, secrets, phone, message)
         signature = params.pop("Signature")
         body = canonical_query(params) + "&Signature=" + percent_encode(signature)
-        try:
-            with http_client() as client:
-                response = client.post(
-                    self._settings(settings)["endpoint"],
-                    content=body.encode(),
-                    headers={
-                        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
-                        "Accept": "application/json",
-                    },
-                )
-        except httpx.InvalidURL as exc:
-            return SendResult(ok=False, retryable=False, error=str(exc))
-        except httpx.HTTPError as exc:
-            return transport_failure(exc, SERVICE)
+        response = post(
+            SERVICE,
+            self._settings(settings)["endpoint"],
+            content=body.encode(),
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                "Accept": "application/json",
+            },
+        )
+        if isinstance(response, SendResult):
+            return response
         return self.interpret(response.status_code, response.text, phone)
 
     def interpret(self, status: int, text: str, phone: str) -> SendResult:
         raw = trim(text)
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+        data = parse_json(text)
         if not isinstance(data, dict) or "Code" not in data:
-            return SendResult(
-                ok=False,
-                retryable=status >= 500 or status == 429,
-                response=raw,
-                error=_("%(service)s answered HTTP %(status)s with an unexpected body.")
-                % {"service": SERVICE, "status": status},
-            )
+            return unexpected(SERVICE, status, text)
         code = str(data.get("Code", ""))
         if code == "OK":
             return SendResult(ok=True, provider_message_id=str(data.get("BizId", "")), response=raw)

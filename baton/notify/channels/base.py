@@ -6,6 +6,7 @@ database: the delivery machinery (`baton.notify.delivery`) claims, records and r
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
@@ -153,4 +154,34 @@ def transport_failure(exc: httpx.HTTPError, service: str) -> SendResult:
         message = _("The connection to %(service)s failed: %(error)s")
     return SendResult(
         ok=False, retryable=True, error=message % {"service": service, "error": detail}
+    )
+
+
+def post(service: str, url: str, **kwargs: Any) -> httpx.Response | SendResult:
+    """POST to a provider; a network failure comes back as a SendResult to return as is."""
+    try:
+        with http_client() as client:
+            return client.post(url, **kwargs)
+    except httpx.InvalidURL as exc:
+        return SendResult(ok=False, retryable=False, error=str(exc))
+    except httpx.HTTPError as exc:
+        return transport_failure(exc, service)
+
+
+def parse_json(text: str) -> Any:
+    """The provider's answer as JSON, or None when it is not JSON."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def unexpected(service: str, status: int, text: str) -> SendResult:
+    """An answer the adapter cannot read: retry only server errors and throttling."""
+    return SendResult(
+        ok=False,
+        retryable=status >= 500 or status == 429,
+        response=trim(text),
+        error=_("%(service)s answered HTTP %(status)s with an unexpected body.")
+        % {"service": service, "status": status},
     )

@@ -15,7 +15,6 @@ import json
 import time
 from typing import Any, ClassVar
 
-import httpx
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,11 +25,12 @@ from baton.notify.channels.base import (
     Recipient,
     SendResult,
     check_url,
-    http_client,
     normalize_phone,
+    parse_json,
+    post,
     require,
-    transport_failure,
     trim,
+    unexpected,
 )
 
 DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
@@ -118,34 +118,22 @@ class DingTalkAdapter:
         message: Message,
     ) -> SendResult:
         body = self.build_body(recipient, message)
-        try:
-            with http_client() as client:
-                response = client.post(
-                    self._url(settings),
-                    params=self.signed_params(secrets),
-                    content=json.dumps(body, ensure_ascii=False).encode(),
-                    headers={"Content-Type": "application/json; charset=utf-8"},
-                )
-        except httpx.InvalidURL as exc:
-            return SendResult(ok=False, retryable=False, error=str(exc))
-        except httpx.HTTPError as exc:
-            return transport_failure(exc, SERVICE)
+        response = post(
+            SERVICE,
+            self._url(settings),
+            params=self.signed_params(secrets),
+            content=json.dumps(body, ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+        if isinstance(response, SendResult):
+            return response
         return self.interpret(response.status_code, response.text)
 
     def interpret(self, status: int, text: str) -> SendResult:
         raw = trim(text)
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+        data = parse_json(text)
         if not isinstance(data, dict) or not isinstance(data.get("errcode"), int):
-            return SendResult(
-                ok=False,
-                retryable=status >= 500 or status == 429,
-                response=raw,
-                error=_("%(service)s answered HTTP %(status)s with an unexpected body.")
-                % {"service": SERVICE, "status": status},
-            )
+            return unexpected(SERVICE, status, text)
         code: int = data["errcode"]
         detail = str(data.get("errmsg", ""))
         if code == 0:

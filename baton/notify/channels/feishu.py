@@ -17,7 +17,6 @@ import time
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -26,10 +25,11 @@ from baton.notify.channels.base import (
     Message,
     Recipient,
     SendResult,
-    http_client,
+    parse_json,
+    post,
     require,
-    transport_failure,
     trim,
+    unexpected,
 )
 
 HOOK_PREFIX = "/open-apis/bot/v2/hook/"
@@ -101,37 +101,25 @@ class FeishuAdapter:
             "sign": sign(timestamp, str(secrets.get("sign_secret", "")).strip()),
             **self.build_body(recipient, message),
         }
-        try:
-            with http_client() as client:
-                response = client.post(
-                    str(settings.get("url", "")).strip(),
-                    content=json.dumps(body, ensure_ascii=False).encode(),
-                    headers={"Content-Type": "application/json; charset=utf-8"},
-                )
-        except httpx.InvalidURL as exc:
-            return SendResult(ok=False, retryable=False, error=str(exc))
-        except httpx.HTTPError as exc:
-            return transport_failure(exc, SERVICE)
+        response = post(
+            SERVICE,
+            str(settings.get("url", "")).strip(),
+            content=json.dumps(body, ensure_ascii=False).encode(),
+            headers={"Content-Type": "application/json; charset=utf-8"},
+        )
+        if isinstance(response, SendResult):
+            return response
         return self.interpret(response.status_code, response.text)
 
     def interpret(self, status: int, text: str) -> SendResult:
         raw = trim(text)
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+        data = parse_json(text)
         code: Any = None
         if isinstance(data, dict):
             # Current answers carry code/msg; older hooks answered StatusCode/StatusMessage.
             code = data.get("code", data.get("StatusCode"))
         if not isinstance(code, int):
-            return SendResult(
-                ok=False,
-                retryable=status >= 500 or status == 429,
-                response=raw,
-                error=_("%(service)s answered HTTP %(status)s with an unexpected body.")
-                % {"service": SERVICE, "status": status},
-            )
+            return unexpected(SERVICE, status, text)
         assert isinstance(data, dict)
         detail = str(data.get("msg", data.get("StatusMessage", "")))
         if code == 0:

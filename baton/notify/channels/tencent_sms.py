@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import httpx
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,11 +27,12 @@ from baton.notify.channels.base import (
     Recipient,
     SendResult,
     check_url,
-    http_client,
     normalize_phone,
+    parse_json,
+    post,
     require,
-    transport_failure,
     trim,
+    unexpected,
 )
 
 DEFAULT_ENDPOINT = "https://sms.tencentcloudapi.com/"
@@ -240,30 +240,17 @@ class TencentSmsAdapter:
         except PhoneError as exc:
             return SendResult(ok=False, retryable=False, error=str(exc))
         url, headers, payload = self.build_request(settings, secrets, phone, message)
-        try:
-            with http_client() as client:
-                response = client.post(url, content=payload, headers=headers)
-        except httpx.InvalidURL as exc:
-            return SendResult(ok=False, retryable=False, error=str(exc))
-        except httpx.HTTPError as exc:
-            return transport_failure(exc, SERVICE)
+        response = post(SERVICE, url, content=payload, headers=headers)
+        if isinstance(response, SendResult):
+            return response
         return self.interpret(response.status_code, response.text, phone)
 
     def interpret(self, status: int, text: str, phone: str) -> SendResult:
         raw = trim(text)
-        try:
-            data = json.loads(text)
-        except ValueError:
-            data = None
+        data = parse_json(text)
         answer = data.get("Response") if isinstance(data, dict) else None
         if not isinstance(answer, dict):
-            return SendResult(
-                ok=False,
-                retryable=status >= 500 or status == 429,
-                response=raw,
-                error=_("%(service)s answered HTTP %(status)s with an unexpected body.")
-                % {"service": SERVICE, "status": status},
-            )
+            return unexpected(SERVICE, status, text)
         error = answer.get("Error")
         if isinstance(error, dict):
             return _failure(str(error.get("Code", "")), str(error.get("Message", "")), phone, raw)
