@@ -34,9 +34,11 @@ demo: install
 	$(BATON) migrate --no-input -v 0
 	$(BATON) demo --if-empty
 	$(BATON) demo logins
-	@echo "Serving http://127.0.0.1:8000 (web + background worker + mail catcher on 127.0.0.1:1025). Ctrl-C stops all."
+	@echo "Serving http://127.0.0.1:8000 (web + background worker + mail catcher on 127.0.0.1:1025"
+	@echo "  + stand-in IdP/OA/CRM/WeCom/webhook subscriber on 127.0.0.1:8081-8085). Ctrl-C stops all."
 	@trap 'kill 0' INT TERM EXIT; \
 	  $(BATON) mailcatcher --port 1025 & \
+	  $(BATON) standins serve & \
 	  $(BATON) worker & \
 	  $(BATON) runserver 127.0.0.1:8000 --noreload --insecure
 

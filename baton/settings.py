@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "baton.core.middleware.UserPreferencesMiddleware",
+    "baton.access.middleware.ApiCallAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -209,6 +210,11 @@ BATON_SCHEDULER_INTERVAL = float(os.environ.get("BATON_SCHEDULER_INTERVAL", "60"
 
 # Webhooks (docs/events.md): first retry after this many seconds, doubling, at most an hour.
 BATON_WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("BATON_WEBHOOK_BACKOFF_SECONDS", "10"))
+
+# Access revocation (docs/integrations.md): first retry after this many seconds, doubling, at
+# most an hour; a revocation left 'running' this long (its worker died) is taken over.
+BATON_REVOCATION_BACKOFF_SECONDS = int(os.environ.get("BATON_REVOCATION_BACKOFF_SECONDS", "60"))
+BATON_REVOCATION_RUNNING_TIMEOUT = int(os.environ.get("BATON_REVOCATION_RUNNING_TIMEOUT", "600"))
 
 # Seconds after which a worker that stopped sending heartbeats is reported as down by /healthz.
 BATON_WORKER_STALE_SECONDS = 60

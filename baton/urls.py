@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", include("baton.audit.urls")),
     path("handover/", include("baton.handover.urls")),
     path("", include("baton.notify.urls")),
+    path("", include("baton.integrations.urls")),
     path("", include((public_urlpatterns, "public"))),
     path("", core_views.home, name="home"),
 ]

@@ -370,6 +370,11 @@ class Pass:
         handover.approval(self, runs=max(10, self.args.requests // 2))
         handover.board(self, self.args.warmup, self.args.requests)
         connection.close()
+        log(f"== [{self.db}] integrations: approving with a 500-customer CRM pull")
+        from bench import integrations
+
+        integrations.approval_with_crm_pull(self, runs=max(10, self.args.requests // 2))
+        connection.close()
         log(f"== [{self.db}] reminders: the sweep over 300,000 open tasks")
         from bench import reminders
 

@@ -175,11 +175,25 @@ def create_token(
             "scopes",
             _("Choose one or more of: %(scopes)s") % {"scopes": ", ".join(TokenScope.values)},
         )
+    return mint_token(user, name, scopes, acting_user=acting_user, expires_at=expires_at)
+
+
+def mint_token(
+    user: User,
+    name: str,
+    scopes: list[str],
+    *,
+    acting_user: Any,
+    expires_at: dt.datetime | None = None,
+    system: Any = None,
+) -> tuple[ApiToken, str]:
+    """Make and audit the token (the caller has checked who may issue it with which scopes)."""
     if not name.strip():
         raise InvalidInput.field("name", _("Give the token a name."))
     raw = "btn_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
+        system=system,
         name=name.strip(),
         prefix=raw[:10],
         token_hash=hash_token(raw),
@@ -190,7 +204,12 @@ def create_token(
         E.TOKEN_CREATED,
         actor=acting_user,
         subject=user,
-        extra={"token": token.pk, "name": token.name, "scopes": scopes},
+        extra={
+            "token": token.pk,
+            "name": token.name,
+            "scopes": scopes,
+            **({"system": system.pk} if system is not None else {}),
+        },
     )
     return token, raw
 
@@ -199,6 +218,11 @@ def create_token(
 def revoke_token(token: ApiToken, *, acting_user: Any) -> ApiToken:
     if acting_user.pk != token.user_id:
         authz.get_for(acting_user, Perm.USERS_MANAGE, ApiToken, pk=token.pk)
+    return end_token(token, acting_user=acting_user)
+
+
+def end_token(token: ApiToken, *, acting_user: Any) -> ApiToken:
+    """Revoke and audit (the caller has checked who may)."""
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
@@ -251,3 +275,30 @@ def record_login(user: User, client_ip: str | None) -> None:
 @transaction.atomic
 def record_logout(user: User) -> None:
     trail.record(E.LOGGED_OUT, actor=user, subject=user)
+
+
+# ---------------------------------------------------------------- inbound API calls
+
+
+@transaction.atomic
+def record_api_call(token: ApiToken, *, method: str, path: str, status: int) -> None:
+    """One audit entry per call made with a token (filed under the token's system's unit)."""
+    system = token.system
+    trail.record_many(
+        [
+            trail.Change(
+                E.API_CALLED,
+                token,
+                extra={
+                    "token": token.pk,
+                    "prefix": token.prefix,
+                    "system": token.system_id,
+                    "method": method,
+                    "path": path[:500],
+                    "status": status,
+                },
+                business_unit_id=system.business_unit_id if system is not None else None,
+            )
+        ],
+        actor=token.user,
+    )

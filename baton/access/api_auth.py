@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from ninja.security import HttpBearer
 from ninja.security.session import SessionAuth as NinjaSessionAuth
 
@@ -27,7 +27,7 @@ class SessionAuth(NinjaSessionAuth):
 class BearerToken(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         api_token = (
-            ApiToken.objects.select_related("user")
+            ApiToken.objects.select_related("user", "system")
             .filter(token_hash=hash_token(token), revoked_at=None)
             .first()
         )
@@ -37,6 +37,10 @@ class BearerToken(HttpBearer):
         if api_token.expires_at is not None and api_token.expires_at <= now:
             return None
         user = api_token.user
+        if user.language and not request.headers.get("Accept-Language"):
+            # A client that states no language is answered in its token owner's.
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
         user._baton_token_scopes = list(api_token.scopes)  # type: ignore[attr-defined]
         request.user = user
         request.api_token = api_token  # type: ignore[attr-defined]

@@ -49,6 +49,7 @@ class Perm(StrEnum):
     NOTIFY_MANAGE = "notify.manage"  # notification channels (of a unit) and reminder rules
     DELIVERY_VIEW = "delivery.view"  # the delivery log of cases in scope
     INTEGRATIONS_MANAGE = "integrations.manage"  # webhook subscriptions, connected systems
+    BUSINESS_PUSH = "business.push"  # push a leaver's business records onto cases (systems)
 
 
 P = Perm
@@ -60,7 +61,7 @@ ROLE_PERMS: dict[str, frozenset[Perm]] = {
         | {P.EMPLOYEE_CHANGE, P.RECORDS_VIEW, P.RECORDS_CHANGE, P.AUDIT_VIEW, P.CASE_VIEW}
         | {P.CASE_MANAGE, P.CASE_APPROVE, P.CASE_PARTICIPATE, P.QUEUE_HR}
         | {P.TEMPLATE_VIEW, P.TEMPLATE_PROPOSE, P.TEMPLATE_MANAGE}
-        | {P.INBOX, P.NOTIFY_MANAGE, P.DELIVERY_VIEW, P.INTEGRATIONS_MANAGE}
+        | {P.INBOX, P.NOTIFY_MANAGE, P.DELIVERY_VIEW, P.INTEGRATIONS_MANAGE, P.BUSINESS_PUSH}
     ),
     Role.DEPT_HEAD: frozenset(
         _VIEW_ORG
@@ -97,6 +98,7 @@ TOKEN_SCOPE_PERMS: dict[str, frozenset[Perm]] = {
     TokenScope.NOTIFY_READ: frozenset({P.INBOX, P.DELIVERY_VIEW}),
     TokenScope.NOTIFY_WRITE: frozenset({P.INBOX, P.NOTIFY_MANAGE}),
     TokenScope.INTEGRATIONS: frozenset({P.INTEGRATIONS_MANAGE}),
+    TokenScope.BUSINESS_PUSH: frozenset({P.CASE_VIEW, P.BUSINESS_PUSH}),
 }
 
 # Which permission lets a user *see* objects of a model; `get_for` answers 404 outside it.
@@ -122,6 +124,9 @@ VIEW_PERM_OF = {
     "notify.channel": P.NOTIFY_MANAGE,
     "notify.reminderrule": P.NOTIFY_MANAGE,
     "notify.notification": P.INBOX,
+    "integrations.revocation": P.CASE_VIEW,
+    "integrations.datapull": P.CASE_VIEW,
+    "integrations.businessitem": P.CASE_VIEW,
 }
 # How a model's rows relate to an employee (the unit scopes are expressed in).
 EMPLOYEE_PATH = {
@@ -277,6 +282,10 @@ CASE_PATH = {
     "handover.handovertask": "case__",
     "handover.document": "case__",
     "handover.externalconfirmation": "task__case__",
+    # Integrations' rows about a case are seen by who sees the case.
+    "integrations.revocation": "case__",
+    "integrations.datapull": "case__",
+    "integrations.businessitem": "case__",
 }
 TASK_PATH = {
     "handover.handovertask": "",

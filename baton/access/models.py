@@ -120,6 +120,7 @@ class TokenScope(models.TextChoices):
     NOTIFY_READ = "notify:read", _("Read own notifications and the delivery log")
     NOTIFY_WRITE = "notify:write", _("Manage notification channels and reminder rules")
     INTEGRATIONS = "integrations", _("Manage webhook subscriptions and connected systems")
+    BUSINESS_PUSH = "business:push", _("Push a leaver's business records onto exit cases")
 
 
 def hash_token(raw: str) -> str:
@@ -131,6 +132,16 @@ class ApiToken(models.Model):
     hash is stored, the token itself is shown once."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    # A connected system's token belongs to the system's service user (so it outlives the
+    # people who issued it) and names the system its inbound calls come from.
+    system = models.ForeignKey(
+        "integrations.ConnectedSystem",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="tokens",
+        verbose_name=_("connected system"),
+    )
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=12, db_index=True)
     token_hash = models.CharField(max_length=64, unique=True)

@@ -110,7 +110,12 @@ def _do(task: HandoverTask, until: str) -> None:
 
 
 def _progress(case: ExitCase, accepted: int, submitted: int, started: int) -> None:
-    tasks = list(case.tasks.select_related("case__employee", "owner", "approver").order_by("sort"))
+    # Items a connected system completes (access revocation) are left to it.
+    tasks = list(
+        case.tasks.exclude(evidence_kind=EvidenceKind.SYSTEM)
+        .select_related("case__employee", "owner", "approver")
+        .order_by("sort")
+    )
     plan = (
         [TaskState.ACCEPTED] * accepted
         + [TaskState.SUBMITTED] * submitted
@@ -214,7 +219,7 @@ def showcase(*, log: Callable[[str], None] = print) -> dict[str, int]:
     for final in ("cleared", "closed"):
         x = resign(_pick(pool, business_unit__code="C"), today, "个人原因。")
         x = actions.approve_case(x, acting_user=hr_of(x.employee))
-        n = x.tasks.count()
+        n = x.tasks.exclude(evidence_kind=EvidenceKind.SYSTEM).count()
         _progress(x, accepted=n - 2, submitted=0, started=0)
         for t in x.tasks.exclude(state=TaskState.ACCEPTED):
             actions.waive_task(t, acting_user=hr_of(x.employee), reason="不适用（演示）")

@@ -62,6 +62,7 @@ class EvidenceKind(models.TextChoices):
     CHECKLIST = "checklist", _("Sub-item checklist")
     SIGNOFF = "signoff", _("Approver sign-off")
     EXTERNAL = "external", _("External confirmation")
+    SYSTEM = "system", _("Connected system's call log")
 
 
 class Category(models.TextChoices):

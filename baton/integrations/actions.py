@@ -41,6 +41,17 @@ def _check_scope(user: Any, business_unit_id: int | None) -> None:
     )
 
 
+def check_system_scope(user: Any, business_unit_id: int | None) -> None:
+    """Who may change a connected system (or its tokens): its business unit's HR, or group
+    administrators for a group-wide one."""
+    authz.check_unit_setting(
+        user,
+        Perm.INTEGRATIONS_MANAGE,
+        business_unit_id,
+        _("Only group administrators manage the whole group's connected systems."),
+    )
+
+
 def _check(data: Mapping[str, Any], user: Any, *, internal: bool) -> None:
     if internal and not authz.access_for(user).scopes.get(Perm.USERS_MANAGE):
         raise InvalidInput.field("internal", _("Only administrators may allow internal addresses."))

@@ -13,15 +13,13 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from baton.access import authz
 from baton.access.authz import Perm
 from baton.core.api_crud import Page, paginate
 from baton.core.http import AuthedRequest
-from baton.integrations import actions
+from baton.integrations import actions, selectors
 from baton.integrations.models import Subscription, WebhookDelivery, WebhookStatus
 
 router = Router(tags=["integrations"])
@@ -33,23 +31,11 @@ def _page(qs: QuerySet[Any], limit: int, offset: int) -> dict[str, Any]:
 
 
 def _subscriptions(user: Any) -> QuerySet[Subscription]:
-    """The subscriptions the user manages: all for group administrators, their business units'
-    for an HRBP (group-wide ones need the whole group)."""
-    authz.require(user, Perm.INTEGRATIONS_MANAGE)
-    scope = authz.access_for(user).scopes.get(Perm.INTEGRATIONS_MANAGE)
-    qs = Subscription.objects.all()
-    if scope is None or scope.empty:
-        return qs.none()
-    if scope.everything:
-        return qs
-    return qs.filter(business_unit_id__in=scope.business_units)
+    return selectors.subscriptions(user)
 
 
 def _subscription(user: Any, sub_id: int) -> Subscription:
-    try:
-        return _subscriptions(user).get(pk=sub_id)
-    except Subscription.DoesNotExist:
-        raise Http404(_("Not found, or not visible to you.")) from None
+    return selectors.subscription(user, sub_id)
 
 
 # ---------------------------------------------------------------- subscriptions
@@ -214,3 +200,19 @@ def list_webhook_deliveries(
     if status is not None:
         qs = qs.filter(status=status)
     return _page(qs.order_by("-event_id"), limit, offset)
+
+
+# Connected systems and access revocations (/systems…, /revocations…).
+from baton.integrations.api_systems import router as systems_router  # noqa: E402
+
+router.add_router("", systems_router)
+
+# A leaver's business data: pulls, records, pushes (/cases/{id}/pulls, /business-items).
+from baton.integrations.api_business import router as business_router  # noqa: E402
+
+router.add_router("", business_router)
+
+# Customer handover: reassign, write back, letters (/cases/{id}/customers…).
+from baton.integrations.api_customers import router as customers_router  # noqa: E402
+
+router.add_router("", customers_router)

@@ -43,8 +43,27 @@ CATALOGUE: dict[int, str] = {
 EMPLOYEE_STATUS_EVENTS = {"departing": "employee.departing", "departed": "employee.departed"}
 # Added by other apps (e.g. access revocation) at import time.
 EXTRA: dict[int, str] = {}
+# Access revocation (baton/integrations/revocation.py): subject `revocations/{id}`.
+EXTRA.update(
+    {
+        E.ACCESS_REVOKED: "access.revoked",
+        E.ACCESS_REVOKED_MANUALLY: "access.revoked",
+        E.ACCESS_REVOCATION_FAILED: "access.revocation_failed",
+        E.ACCESS_KEPT: "access.kept",
+        E.ACCOUNT_DELETED: "access.account_deleted",
+    }
+)
 
 SOURCE_PATH = "/baton"
+
+
+SWEEP_TYPES = ("task.overdue",)  # written by sweeps, not by an audited change
+
+
+def catalogue_types() -> list[str]:
+    """Every event type Baton publishes (the subscription form offers these)."""
+    types = set(CATALOGUE.values()) | set(EXTRA.values()) | set(EMPLOYEE_STATUS_EVENTS.values())
+    return sorted(types | set(SWEEP_TYPES))
 
 
 def source() -> str:
@@ -98,7 +117,24 @@ def _employee_data(emp: Any) -> dict[str, Any]:
     }
 
 
+def _revocation_data(rev: Any) -> dict[str, Any]:
+    return {
+        "id": rev.pk,
+        "case_id": rev.case_id,
+        "system_id": rev.system_id,
+        "employee_id": rev.employee_id,
+        "state": rev.state,
+        "login": rev.login,
+        "immediate": rev.immediate,
+        "due_at": _iso(rev.due_at),
+        "revoked_at": _iso(rev.revoked_at),
+        "deleted_at": _iso(rev.deleted_at),
+        "error": rev.error[:500],
+    }
+
+
 BUILDERS: dict[str, tuple[str, Callable[[Any], dict[str, Any]]]] = {
+    "integrations.revocation": ("revocations", _revocation_data),
     "handover.exitcase": ("cases", _case_data),
     "handover.handovertask": ("tasks", _task_data),
     "org.employee": ("employees", _employee_data),
@@ -123,10 +159,10 @@ def _hidden_cases(items: list[tuple[str, Change]]) -> set[int]:
         label = item.subject._meta.label_lower
         if label == "handover.exitcase":
             case: Any = item.subject
-        elif label == "handover.handovertask":
+        elif hasattr(item.subject, "case_id"):  # a task, a revocation, …
             case = item.subject._state.fields_cache.get("case")
             if case is None:
-                unknown.add(item.subject.case_id)  # type: ignore[attr-defined]
+                unknown.add(item.subject.case_id)
                 continue
         else:
             continue
@@ -156,8 +192,8 @@ def on_audit(items: list[Change]) -> None:
             prefix, data = label.split(".")[-1] + "s", {"id": item.subject.pk}
         else:
             prefix, data = builder[0], builder[1](item.subject)
-        case_id = data.get("case_id") if label == "handover.handovertask" else data.get("id")
-        if label.startswith("handover.") and case_id in hidden:
+        case_id = data.get("id") if label == "handover.exitcase" else data.get("case_id")
+        if case_id is not None and case_id in hidden:
             continue
         if item.changes:
             data["changes"] = {k: [_iso(v[0]), _iso(v[1])] for k, v in item.changes.items()}

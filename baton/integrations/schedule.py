@@ -27,6 +27,14 @@ def _overdue(run: ScheduledRun, now: dt.datetime) -> None:
     emit_overdue_events.enqueue()
 
 
+def _revocations(run: ScheduledRun, now: dt.datetime) -> None:
+    from baton.integrations.tasks import run_revocations
+
+    run_revocations.enqueue()
+
+
 def register() -> None:
     every(Job("webhooks", _slot, _deliver, keep_days=1))
+    # Access revocations due (and accounts past their grace period): every interval too.
+    every(Job("revocations", _slot, _revocations, keep_days=1))
     every(Job("task-overdue", hourly, _overdue))

@@ -21,3 +21,29 @@ def emit_overdue_events() -> int:
     from baton.integrations.overdue import emit_overdue
 
     return emit_overdue()
+
+
+@task()
+def run_revocations() -> dict[str, int]:
+    """Revoke the access that is due and delete accounts past their grace period. Safe to run
+    any number of times at once (rows are claimed)."""
+    from baton.integrations.revocation import run
+
+    return run()
+
+
+@task()
+def run_pull(pull_id: int) -> str:
+    """Pull a leaver's business records from one system (safe to run twice: the pull row is
+    claimed; a finished or running one is left alone)."""
+    from baton.integrations.business import run_pull as run
+
+    return run(pull_id)
+
+
+@task()
+def sweep_pulls() -> int:
+    """Enqueue pulls that are due but were never picked up (a lost enqueue, a killed worker)."""
+    from baton.integrations.business import sweep
+
+    return sweep()

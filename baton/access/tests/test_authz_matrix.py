@@ -33,7 +33,14 @@ from baton.handover.models import (
     KnowledgeItem,
 )
 from baton.integrations import actions as integrations_actions
-from baton.integrations.models import Event, WebhookDelivery, WebhookStatus
+from baton.integrations import actions_systems, revocation
+from baton.integrations.models import (
+    ConnectedSystem,
+    Event,
+    Revocation,
+    WebhookDelivery,
+    WebhookStatus,
+)
 from baton.notify import actions as notify_actions
 from baton.org import actions as org_actions
 from baton.org.models import (
@@ -98,6 +105,11 @@ CHANNEL_CLOUD = HR_CLOUD  # a channel of the target's (cloud-software) business 
 # Webhook subscriptions: group admins and HR manage them (HR only their units'). The matrix's
 # subscriptions are group-wide and internal (a loopback receiver): the group admin's alone.
 INTEGRATIONS_MANAGE = frozenset({"admin", "hrbp.cloud", "hrbp.devices"})
+# Access revocations: IT's queue and evidence, read by IT, HR and auditors; IT acts (HR may
+# retry one of its unit's).
+REVOCATIONS_VIEW = frozenset({"admin", "hrbp.cloud", "hrbp.devices", "it", "auditor"})
+REVOCATION_TARGET = frozenset({"admin", "hrbp.cloud", "it", "auditor"})
+REVOCATION_ACT = frozenset({"admin", "it"})
 LAST_DAY = dt.date.today() + dt.timedelta(days=60)
 
 
@@ -273,6 +285,66 @@ class World:
         )
         return {"ids": None}
 
+    # ---- connected systems and access revocations, built on first use
+
+    def rv(self, key: str) -> int:
+        if "rv:system" not in self.ids:
+            _build_revocations(self)
+        return self.ids[f"rv:{key}"]
+
+    def system_token(self) -> int:
+        """A fresh token of the group-wide system (each allowed call revokes one)."""
+        from baton.integrations import system_tokens
+
+        system = ConnectedSystem.objects.get(pk=self.rv("system"))
+        token, _raw = system_tokens.issue_token(
+            system, f"t{self.n()}", ["handover:read"], acting_user=self.users["admin"]
+        )
+        return token.pk
+
+    def system_body(self) -> dict[str, Any]:
+        return {
+            "name": f"系统{self.n()}",
+            "kind": "scim",
+            "base_url": f"http://127.0.0.1:{_closed_port()}/v2",
+            "internal": True,
+            "secrets": {"token": "t0ken-matrix"},
+        }
+
+    def failed_revocation(self) -> int:
+        """A failed revocation of the target's access (one more system each time, so every
+        allowed call finds one to act on)."""
+        body = self.system_body()
+        secrets = body.pop("secrets")
+        system = actions_systems.create_system(body, secrets, acting_user=self.users["admin"])
+        revocation.plan(ExitCase.objects.get(pk=self.ho("case")))
+        rev = Revocation.objects.get(case_id=self.ho("case"), system=system)
+        Revocation.objects.filter(pk=rev.pk).update(state="failed", attempts=5, error="down")
+        return rev.pk
+
+    # ---- business data of the target's case, built on first use
+
+    def bz(self, key: str) -> int:
+        if "bz:system" not in self.ids:
+            _build_business(self)
+        return self.ids[f"bz:{key}"]
+
+    def customers_case(self) -> int:
+        """The target's case with one customer (from a CRM that is not written back to) and
+        an email channel for the letters."""
+        if "cu:case" not in self.ids:
+            from baton.integrations.tests.customers_helpers import add_customers, plain_system
+
+            case = ExitCase.objects.get(pk=self.ho("case"))
+            add_customers(case, plain_system(), 1)
+            self.nt("channel")
+            self.ids["cu:case"] = case.pk
+        return self.ids["cu:case"]
+
+    def pushed_records(self) -> dict[str, Any]:
+        record = {"kind": "customer", "external_id": f"C-{self.n()}", "name": "矩阵客户"}
+        return {"system_id": self.bz("system"), "records": [record]}
+
     def fresh_link(self) -> str:
         _conf, raw = ho_actions.create_confirmation(
             HandoverTask.objects.get(pk=self.ho("external")),
@@ -384,6 +456,31 @@ def _build_integrations(w: World) -> None:
         w.subscription_body(), acting_user=w.users["admin"]
     )
     w.ids["ig:subscription"] = sub.pk
+
+
+def _build_revocations(w: World) -> None:
+    """A group-wide SCIM system (its port refuses connections) and the target's revocation."""
+    w.ho("case")
+    body = w.system_body()
+    secrets = body.pop("secrets")
+    system = actions_systems.create_system(body, secrets, acting_user=w.users["admin"])
+    revocation.plan(ExitCase.objects.get(pk=w.ho("case")))
+    rev = Revocation.objects.get(case_id=w.ho("case"), system=system)
+    w.ids.update({"rv:system": system.pk, "rv:revocation": rev.pk})
+
+
+def _build_business(w: World) -> None:
+    """A group-wide CRM that pulls business data (its port refuses connections)."""
+    w.ho("case")
+    system = ConnectedSystem.objects.create(
+        name="CRM",
+        kind="rest",
+        base_url=f"http://127.0.0.1:{_closed_port()}/api",
+        internal=True,
+        pulls_data=True,
+        config={"steps": {"test": [{"path": "/ping"}]}},
+    )
+    w.ids["bz:system"] = system.pk
 
 
 Body = Callable[[World, str], dict[str, Any]]
@@ -705,6 +802,78 @@ EXPECTED: dict[str, Rule] = {
         path=lambda w, r: {"sub_id": w.ig("subscription")},
     ),
     "list_webhook_deliveries": Rule(ADMIN, path=lambda w, r: {"sub_id": w.ig("subscription")}),
+    # ---- connected systems (the matrix's are group-wide: admins' only)
+    "list_systems": Rule(INTEGRATIONS_MANAGE),
+    "create_system": Rule(ADMIN, body=lambda w, r: w.system_body()),
+    "get_system": Rule(ADMIN, path=lambda w, r: {"system_id": w.rv("system")}),
+    "update_system": Rule(
+        ADMIN,
+        body=lambda w, r: {"name": f"系统{w.n()}", "revoke_hour": w.n() % 24},
+        path=lambda w, r: {"system_id": w.rv("system")},
+    ),
+    "set_system_secrets": Rule(
+        ADMIN,
+        body=lambda w, r: {"secrets": {"token": f"t0ken-{w.n()}"}},
+        path=lambda w, r: {"system_id": w.rv("system")},
+    ),
+    "test_system": Rule(ADMIN, path=lambda w, r: {"system_id": w.rv("system")}),
+    "list_system_calls": Rule(ADMIN, path=lambda w, r: {"system_id": w.rv("system")}),
+    # A system's tokens: issued and revoked by who manages the system (never by a token).
+    "list_system_tokens": Rule(ADMIN, path=lambda w, r: {"system_id": w.rv("system")}),
+    "issue_system_token": Rule(
+        ADMIN,
+        body=lambda w, r: {"name": f"crm{w.n()}", "scopes": ["business:push"]},
+        path=lambda w, r: {"system_id": w.rv("system")},
+    ),
+    "revoke_system_token": Rule(
+        ADMIN,
+        path=lambda w, r: {"system_id": w.rv("system"), "token_id": w.system_token()},
+    ),
+    # IT links the accounts of the people in its queue; the system's managers too.
+    "link_account": Rule(
+        REVOCATION_ACT,
+        body=lambda w, r: {"employee_id": w.ids["target"], "login": f"u{w.n()}@hx.example"},
+        path=lambda w, r: {"system_id": w.rv("system")},
+    ),
+    # ---- access revocations: IT's evidence, read by IT, HR and auditors of the case
+    "list_revocations": Rule(REVOCATIONS_VIEW),
+    "get_revocation": Rule(REVOCATION_TARGET, path=lambda w, r: {"rev_id": w.rv("revocation")}),
+    "list_revocation_calls": Rule(
+        REVOCATION_TARGET, path=lambda w, r: {"rev_id": w.rv("revocation")}
+    ),
+    "retry_revocation": Rule(
+        REVOCATION_ACT | {"hrbp.cloud"}, path=lambda w, r: {"rev_id": w.failed_revocation()}
+    ),
+    "mark_revocation_manual": Rule(
+        REVOCATION_ACT,
+        body=lambda w, r: {"note": "已在管理后台手工停用"},
+        path=lambda w, r: {"rev_id": w.failed_revocation()},
+    ),
+    # ---- business data of a case: read by who sees the case; HR requests pulls and pushes
+    "request_business_pull": Rule(
+        HR_CLOUD, body=lambda w, r: {"system_id": w.bz("system")}, path=_ho("case_id", "case")
+    ),
+    "list_business_pulls": Rule(CASE_TARGET, path=_ho("case_id", "case")),
+    "list_business_items": Rule(CASE_TARGET, path=_ho("case_id", "case")),
+    "push_business_items": Rule(
+        HR_CLOUD, body=lambda w, r: w.pushed_records(), path=_ho("case_id", "case")
+    ),
+    # ---- customers of a case: HR and the leaver's manager hand them over
+    "list_case_customers": Rule(
+        CASE_APPROVE_TARGET, path=lambda w, r: {"case_id": w.customers_case()}
+    ),
+    "reassign_case_customers": Rule(
+        CASE_APPROVE_TARGET,
+        body=lambda w, r: {"strategy": "receiver"},
+        path=lambda w, r: {"case_id": w.customers_case()},
+    ),
+    # Queues the letters; the sending is audited.
+    "send_customer_letters": Rule(
+        CASE_APPROVE_TARGET,
+        body=lambda w, r: {},
+        path=lambda w, r: {"case_id": w.customers_case()},
+        audited=False,
+    ),
 }
 
 

@@ -174,6 +174,10 @@ def missing_evidence(task: HandoverTask) -> list[str]:
             return [_("Tick off: %(items)s") % {"items": "; ".join(open_items)}]
     if kind == EvidenceKind.EXTERNAL and not task.confirmations.filter(confirmed=True).exists():
         return [_("The external party has not confirmed yet.")]
+    if kind == EvidenceKind.SYSTEM:
+        # The connected system's call log is the evidence: the task is accepted when the
+        # revocation succeeds, or turned into a manual task (sign-off) when it fails.
+        return [_("The connected system has not confirmed the revocation yet.")]
     return []
 
 

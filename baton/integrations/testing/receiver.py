@@ -30,6 +30,9 @@ class Receiver:
     count: int = 0
     record: bool = True
     delay: float = 0.0  # seconds to wait before answering (a slow receiver)
+    port: int = 0  # 0: chosen by the OS (the demo uses a fixed one)
+    # Called with each request received (the demo prints them).
+    on_receive: Any = None
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -60,6 +63,8 @@ class Receiver:
                     receiver.count += 1
                     if receiver.record and 200 <= status < 300:
                         receiver.received.append(Received(headers, body, verified))
+                if receiver.on_receive is not None:
+                    receiver.on_receive(Received(headers, body, verified))
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()
@@ -67,7 +72,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -40,6 +40,16 @@ class Command(BaseCommand):
                 f"{suggested_now()}` sends what is due then (in-app, and email to the local "
                 "mail catcher: `baton mailcatcher --list`)."
             )
+            from baton.integrations.demo import revocation_moment
+
+            moment = revocation_moment()
+            if moment:
+                self.stdout.write(
+                    "Integrations: `baton standins story` pulls the salesperson's customers, "
+                    "reassigns them (letters to the mail catcher), deactivates the departing "
+                    f"engineer's accounts (due {moment}) and delivers the webhooks; or "
+                    f"`baton revocations run --now {moment}`."
+                )
             return
         if Group.objects.exists():
             if opts["if_empty"]:
@@ -54,7 +64,10 @@ class Command(BaseCommand):
         log = lambda m: self.stdout.write(f"  {m}")  # noqa: E731
         built = demo.build(opts["employees"], opts["seed"], log=log)
         from baton.handover import demo as handover_demo
+        from baton.integrations import demo as integrations_demo
 
+        # Connected systems first: the showcase's approvals plan revocations and pulls.
+        integrations_demo.setup(log=log)
         handover_demo.showcase(log=log)
         from baton.notify import demo as notify_demo
 

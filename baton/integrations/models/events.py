@@ -1,8 +1,4 @@
-"""Integrations: events out (a transactional outbox feeding signed webhooks), and — per legal
-entity — the connected systems whose accounts are revoked when people leave.
-
-Every write goes through `baton.integrations.actions` or the outbox / delivery machinery.
-"""
+"""Events out: the outbox rows, webhook subscriptions and their deliveries."""
 
 from __future__ import annotations
 

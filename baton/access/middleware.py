@@ -1,0 +1,28 @@
+"""Every API call made with a token is audited: which token (and connected system), what was
+called and how it was answered. Calls from the signed-in UI are not — their changes are
+audited by the actions they run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from baton.access import actions
+
+
+class ApiCallAuditMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        token = getattr(request, "api_token", None)
+        if token is not None:
+            actions.record_api_call(
+                token,
+                method=request.method or "",
+                path=request.get_full_path(),
+                status=response.status_code,
+            )
+        return response

@@ -1,0 +1,48 @@
+"""Reads of integration settings, scoped to the user: what the API and the pages list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from baton.access import authz
+from baton.access.authz import Perm
+from baton.integrations.models import ConnectedSystem, Subscription
+
+
+def _managed[M: (Subscription, ConnectedSystem)](user: Any, qs: QuerySet[M]) -> QuerySet[M]:
+    """Integration settings the user manages: all for group administrators, their business
+    units' for an HRBP (group-wide ones need the whole group)."""
+    authz.require(user, Perm.INTEGRATIONS_MANAGE)
+    scope = authz.access_for(user).scopes.get(Perm.INTEGRATIONS_MANAGE)
+    if scope is None or scope.empty:
+        return qs.none()
+    if scope.everything:
+        return qs
+    return qs.filter(business_unit_id__in=scope.business_units)
+
+
+def subscriptions(user: Any) -> QuerySet[Subscription]:
+    return _managed(user, Subscription.objects.all())
+
+
+def systems(user: Any) -> QuerySet[ConnectedSystem]:
+    """The connected systems the user manages."""
+    return _managed(user, ConnectedSystem.objects.select_related("business_unit", "legal_entity"))
+
+
+def system(user: Any, system_id: int) -> ConnectedSystem:
+    try:
+        return systems(user).get(pk=system_id)
+    except ConnectedSystem.DoesNotExist:
+        raise Http404(_("Not found, or not visible to you.")) from None
+
+
+def subscription(user: Any, sub_id: int) -> Subscription:
+    try:
+        return subscriptions(user).select_related("business_unit").get(pk=sub_id)
+    except Subscription.DoesNotExist:
+        raise Http404(_("Not found, or not visible to you.")) from None
