@@ -40,6 +40,7 @@ from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core.errors import ActionError, Conflict, InvalidInput
 from baton.core.workdays import add_working_days
+from baton.handover.actions.cases import task_created
 from baton.handover.models import CaseState, EvidenceKind, ExitCase, HandoverTask
 from baton.integrations.calls import CallFailed, CallLog
 from baton.integrations.connectors.base import ConnectorError, Leaver, PulledRecord
@@ -307,20 +308,7 @@ def create_tasks(
     BusinessItem.objects.bulk_update(list(items), ["task"])
     trail.record_many(
         [
-            trail.Change(
-                E.TASK_CREATED,
-                t,
-                extra={
-                    "case": case.pk,
-                    "owner": t.owner_id,
-                    "owner_queue": t.owner_queue,
-                    "receiver": t.receiver_id,
-                    "due": t.due_date.isoformat(),
-                    "business_item": [item.kind, item.external_id],
-                },
-                business_unit_id=case.business_unit_id,
-                department_id=case.department_id,
-            )
+            task_created(case, t, business_item=[item.kind, item.external_id])
             for item, t in zip(items, tasks, strict=True)
         ],
         actor=acting_user,

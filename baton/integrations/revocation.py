@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core.workdays import add_working_days
+from baton.handover.actions.cases import task_created
 from baton.handover.models import (
     OPEN_CASE_STATES,
     CaseState,
@@ -231,15 +232,7 @@ def plan(case: ExitCase) -> list[Revocation]:
         rev.task = rev.task  # re-assign: copies the task's id, which it has only now
     Revocation.objects.bulk_create(created)
     Revocation.objects.bulk_update(reopened, [*REOPEN_FIELDS])
-    changes = [
-        _change(
-            E.TASK_CREATED,
-            t,
-            case,
-            extra={"case": case.pk, "owner_queue": "it", "due": t.due_date.isoformat()},
-        )
-        for t in tasks
-    ] + [
+    changes = [task_created(case, t) for t in tasks] + [
         _change(
             E.REVOCATION_SCHEDULED,
             r,

@@ -11,7 +11,6 @@ import yaml
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from baton.access import authz
 from baton.access.authz import Perm
 from baton.core.errors import ActionError
-from baton.core.forms import apply_action_error
+from baton.core.forms import run_action
 from baton.core.http import AuthedRequest
 from baton.integrations import actions_systems, selectors, system_tokens
 from baton.integrations.models import ConnectedSystem, SystemKind
@@ -177,23 +176,18 @@ class TokenForm(forms.Form):
     )
 
 
+def _config_errors(exc: ActionError) -> None:
+    """A manifest's problems are named by their place ("config.steps.revoke[0]…"): shown on
+    the configuration field, place first."""
+    for name in [n for n in exc.field_errors if n.startswith("config.")]:
+        place = name.removeprefix("config.")
+        exc.field_errors.setdefault("config", []).extend(
+            f"{place}: {m}" for m in exc.field_errors.pop(name)
+        )
+
+
 def _run(form: forms.Form, call: Any) -> Any:
-    if not form.is_valid():
-        return None
-    try:
-        return call()
-    except ActionError as exc:
-        # A manifest's problems are named by their place ("config.steps.revoke[0]…"): shown
-        # on the configuration field, place first.
-        for name in [n for n in exc.field_errors if n.startswith("config.")]:
-            place = name.removeprefix("config.")
-            exc.field_errors.setdefault("config", []).extend(
-                f"{place}: {m}" for m in exc.field_errors.pop(name)
-            )
-        apply_action_error(form, exc)
-    except PermissionDenied as exc:
-        form.add_error(None, str(exc) or _("You do not have permission to do this."))
-    return None
+    return run_action(form, call, adapt=_config_errors)
 
 
 @login_required

@@ -9,7 +9,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
@@ -21,8 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from baton.access import authz
 from baton.access.authz import Perm
-from baton.core.errors import ActionError
-from baton.core.forms import apply_action_error
+from baton.core.forms import run_action
 from baton.core.http import AuthedRequest
 from baton.integrations import actions, outbox, selectors
 from baton.integrations.models import Subscription, WebhookDelivery, WebhookStatus
@@ -92,18 +90,6 @@ class SubscriptionForm(forms.Form):
         return data
 
 
-def _run(form: forms.Form, call: Any) -> Any:
-    if not form.is_valid():
-        return None
-    try:
-        return call()
-    except ActionError as exc:
-        apply_action_error(form, exc)
-    except PermissionDenied as exc:
-        form.add_error(None, str(exc) or _("You do not have permission to do this."))
-    return None
-
-
 def _secret_page(request: HttpRequest, sub: Subscription, secret: str, rotated: bool) -> Any:
     return render(
         request,
@@ -139,7 +125,7 @@ def subscription_create(request: AuthedRequest) -> HttpResponse:
     authz.require(user, Perm.INTEGRATIONS_MANAGE)
     form = SubscriptionForm(request.POST or None, user=user)
     if request.method == "POST":
-        done = _run(
+        done = run_action(
             form, lambda: actions.create_subscription(form.data_for_action(), acting_user=user)
         )
         if done is not None:
@@ -174,7 +160,7 @@ def subscription_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     }
     form = SubscriptionForm(request.POST or None, user=user, editing=True, initial=initial)
     if request.method == "POST":
-        done = _run(
+        done = run_action(
             form,
             lambda: actions.update_subscription(sub, form.data_for_action(), acting_user=user),
         )

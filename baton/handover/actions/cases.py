@@ -347,25 +347,7 @@ def approve_case(
             "tasks": len(tasks),
         },
     )
-    trail.record_many(
-        [
-            trail.Change(
-                E.TASK_CREATED,
-                t,
-                extra={
-                    "case": case.pk,
-                    "owner": t.owner_id,
-                    "owner_queue": t.owner_queue,
-                    "receiver": t.receiver_id,
-                    "due": t.due_date.isoformat(),
-                },
-                business_unit_id=case.business_unit_id,
-                department_id=case.department_id,
-            )
-            for t in tasks
-        ],
-        actor=acting_user,
-    )
+    trail.record_many([task_created(case, t) for t in tasks], actor=acting_user)
     if employee.status not in (EmployeeStatus.DEPARTING, EmployeeStatus.DEPARTED):
         base.update(
             employee,
@@ -376,6 +358,25 @@ def approve_case(
             extra={"case": case.pk},
         )
     return case
+
+
+def task_created(case: ExitCase, task: HandoverTask, **extra: Any) -> trail.Change:
+    """The audit entry of a task created on a case (by approval, a pull, a revocation plan):
+    who owns and receives it, and when it is due."""
+    return trail.Change(
+        E.TASK_CREATED,
+        task,
+        extra={
+            "case": case.pk,
+            "owner": task.owner_id,
+            "owner_queue": task.owner_queue,
+            "receiver": task.receiver_id,
+            "due": task.due_date.isoformat(),
+            **extra,
+        },
+        business_unit_id=case.business_unit_id,
+        department_id=case.department_id,
+    )
 
 
 def _resolve_receiver(
