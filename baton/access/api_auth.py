@@ -34,6 +34,8 @@ class BearerToken(HttpBearer):
         now = timezone.now()
         if api_token is None or not api_token.user.is_active:
             return None
+        if api_token.system is not None and not api_token.system.active:
+            return None  # a paused connected system's tokens pause with it
         if api_token.expires_at is not None and api_token.expires_at <= now:
             return None
         user = api_token.user

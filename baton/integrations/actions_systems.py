@@ -115,12 +115,16 @@ def _check_system(
 ) -> None:
     internal = bool(data.get("internal", system.internal if system else False))
     base_url = data.get("base_url", system.base_url if system else None)
-    # Allowing an internal address (or moving an internal system elsewhere) is an
-    # administrator's decision; renaming one is not.
-    changing = "internal" in data or "base_url" in data
-    if internal and changing and not authz.has_perm(user, Perm.USERS_MANAGE):
-        raise InvalidInput.field("internal", _("Only administrators may allow internal addresses."))
-    if base_url is not None and (system is None or "base_url" in data or "internal" in data):
+    moved = system is None or (base_url != system.base_url or internal != system.internal)
+    # Allowing an internal address, moving an internal system elsewhere or changing what it
+    # calls (a manifest's steps may name their own URLs) is an administrator's decision;
+    # renaming one is not.
+    steps_changed = system is not None and "config" in data and data["config"] != system.config
+    if internal and (moved or steps_changed) and not authz.has_perm(user, Perm.USERS_MANAGE):
+        raise InvalidInput.field(
+            "internal", _("Only administrators may allow or change internal addresses.")
+        )
+    if base_url is not None and moved:
         try:
             urlguard.check(str(base_url), internal=internal)
         except urlguard.UnsafeURL as exc:
@@ -139,6 +143,50 @@ def _check_system(
         raise InvalidInput.field("revoke_hour", _("An hour of the day, 0 to 23."))
     if "config" in data:
         _check_config(kind, data["config"], secret_names)
+    _check_capabilities(kind, data, system)
+
+
+CAPABILITIES = ("revokes_access", "pulls_data", "transfers_customers")
+
+
+def _check_capabilities(kind: str, data: Mapping[str, Any], system: ConnectedSystem | None) -> None:
+    """What a system is set to do must be something its kind (or manifest) can do: a WeCom
+    system revokes nothing, a SCIM one neither pulls nor transfers, a REST one needs the flows."""
+    wanted = {
+        name: bool(data.get(name, getattr(system, name) if system else name == "revokes_access"))
+        for name in CAPABILITIES
+    }
+    config = data.get("config", system.config if system else {})
+    if kind == SystemKind.REST:
+        try:
+            flows = manifest.load(config or {})
+        except manifest.ManifestError:
+            return  # named by the configuration check
+        able = {
+            "revokes_access": flows.has("find") and flows.has("revoke"),
+            "pulls_data": bool(flows.pulls),
+            "transfers_customers": flows.has("reassign_customer"),
+        }
+    else:
+        able = {
+            "revokes_access": kind == SystemKind.SCIM,
+            "pulls_data": kind == SystemKind.WECOM,
+            "transfers_customers": kind == SystemKind.WECOM,
+        }
+    labels = {
+        "revokes_access": _(
+            "This system cannot revoke access (a REST manifest needs find and revoke steps)."
+        ),
+        "pulls_data": _(
+            "This system cannot pull business data (a REST manifest needs a pull section)."
+        ),
+        "transfers_customers": _(
+            "This system cannot transfer customers (a REST manifest needs reassign_customer steps)."
+        ),
+    }
+    for name in CAPABILITIES:
+        if wanted[name] and not able[name]:
+            raise InvalidInput.field(name, labels[name])
 
 
 def _clean_secrets(secrets: Mapping[str, Any]) -> dict[str, str]:
@@ -195,13 +243,17 @@ def update_system(
     values = dict(data)
     if "legal_entity" in values:
         values["legal_entity_id"] = _id(values.pop("legal_entity"))
-    return core.update(
+    updated = core.update(
         system,
         values,
         acting_user=acting_user,
         event=E.SYSTEM_UPDATED,
         allowed={*SYSTEM_FIELDS, "legal_entity_id"},
     )
+    from baton.integrations.system_tokens import sync_scope
+
+    sync_scope(updated, acting_user=acting_user)
+    return updated
 
 
 @transaction.atomic

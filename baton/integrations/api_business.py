@@ -16,6 +16,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
@@ -124,6 +125,13 @@ class PushOut(Schema):
     unchanged: int
 
 
+def _own_system[Q: QuerySet[Any]](request: AuthedRequest, qs: Q) -> Q:
+    """A connected system's token reads its own system's rows only (a CRM does not read the
+    finance system's loans)."""
+    system_id = getattr(getattr(request, "api_token", None), "system_id", None)
+    return qs.filter(system_id=system_id) if system_id is not None else qs
+
+
 @router.post(
     "/cases/{int:case_id}/pulls",
     response={202: PullOut},
@@ -145,7 +153,8 @@ def request_pull(request: AuthedRequest, case_id: int, payload: PullIn) -> Any:
 def list_pulls(request: AuthedRequest, case_id: int) -> dict[str, Any]:
     """The case's pulls, newest first, with their progress."""
     case = _case(request.user, case_id)
-    pulls = list(DataPull.objects.filter(case=case).select_related("system").order_by("-id")[:50])
+    qs = _own_system(request, DataPull.objects.filter(case=case))
+    pulls = list(qs.select_related("system").order_by("-id")[:50])
     return {
         "case_id": case.pk,
         "running": any(p.state in (PullState.QUEUED, PullState.RUNNING) for p in pulls),
@@ -168,7 +177,7 @@ def list_items(
 ) -> dict[str, Any]:
     """The leaver's business records on the case, by kind and name."""
     case = _case(request.user, case_id)
-    qs = BusinessItem.objects.filter(case=case)
+    qs = _own_system(request, BusinessItem.objects.filter(case=case))
     if kind is not None:
         qs = qs.filter(kind=kind)
     if system_id is not None:

@@ -29,7 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -42,6 +42,7 @@ from baton.core.errors import ActionError, Conflict, InvalidInput
 from baton.core.workdays import add_working_days
 from baton.handover.actions.cases import task_created
 from baton.handover.models import CaseState, EvidenceKind, ExitCase, HandoverTask
+from baton.integrations import selectors
 from baton.integrations.calls import CallFailed, CallLog
 from baton.integrations.connectors.base import ConnectorError, Leaver, PulledRecord
 from baton.integrations.models import (
@@ -328,19 +329,25 @@ def on_audit(items: list[trail.Change]) -> None:
     """The audit trail's listener: an approved case gets its pulls queued (in the approval's
     transaction: a query for the systems, an insert, the audit entries)."""
     for item in items:
-        if item.event == E.CASE_APPROVED:
-            queue_pulls(item.subject)  # type: ignore[arg-type]
+        if item.event not in (E.CASE_APPROVED, E.CASE_REVEALED):
+            continue
+        case: Any = item.subject
+        # Nothing about a confidential pre-resignation handover leaves Baton before HR reveals
+        # it: its pulls are queued then.
+        if case.state in WORKING_STATES and not (case.confidential and case.revealed_at is None):
+            queue_pulls(case)
 
 
 def _systems_for(case: ExitCase) -> Any:
     return ConnectedSystem.objects.filter(active=True, pulls_data=True).filter(
-        Q(legal_entity__isnull=True) | Q(legal_entity_id=case.legal_entity_id)
+        selectors.serving(case)
     )
 
 
 def queue_pulls(case: ExitCase, *, acting_user: Any = None) -> list[DataPull]:
-    """A queued pull per system that pulls business data for the case's legal entity."""
-    systems = list(_systems_for(case).only("id"))
+    """A queued pull per system that pulls business data for the case's leaver (and has not
+    been asked for this case yet)."""
+    systems = list(_systems_for(case).exclude(pulls__case=case).only("id"))
     if not systems:
         return []
     pulls = DataPull.objects.bulk_create([DataPull(case=case, system=s) for s in systems])
@@ -392,8 +399,10 @@ def request_pull(
         raise Conflict(_("Business records are pulled while the case is approved and open."))
     if not system.active or not system.pulls_data:
         raise InvalidInput.field("system_id", _("This system does not provide business data."))
-    if system.legal_entity_id not in (None, case.legal_entity_id):
-        raise InvalidInput.field("system_id", _("This system is for another legal entity."))
+    if not selectors.serves(system, case):
+        raise InvalidInput.field(
+            "system_id", _("This system is for another legal entity or business unit.")
+        )
     wanted = list(dict.fromkeys(kinds or []))
     bad = [k for k in wanted if k not in BusinessKind.values]
     if bad:
@@ -560,8 +569,7 @@ def run_pull(pull_id: int, *, now: dt.datetime | None = None) -> str:
             records = connector.pull(leaver, list(pull.kinds))
             sink("", records, [])
     except (ConnectorError, CallFailed) as exc:
-        retryable = getattr(exc, "retryable", True)
-        return _failed(pull, str(exc), retryable=retryable, now=now)
+        return _failed(pull, str(exc), retryable=exc.retryable, now=now)
     except ActionError as exc:  # e.g. the case closed while the pull ran
         return _failed(pull, exc.message, retryable=False, now=now)
     except Exception as exc:
@@ -710,8 +718,10 @@ def push_records(
     authorize_push(acting_user, case, system, token=token)
     if not system.active:
         raise InvalidInput.field("system_id", _("This system is switched off."))
-    if system.legal_entity_id not in (None, case.legal_entity_id):
-        raise InvalidInput.field("system_id", _("This system is for another legal entity."))
+    if not selectors.serves(system, case):
+        raise InvalidInput.field(
+            "system_id", _("This system is for another legal entity or business unit.")
+        )
     records, errors = clean_records(raw)
     if "records" in errors:  # none sent, or too many
         raise InvalidInput(_("Please correct the highlighted field."), errors)

@@ -26,9 +26,9 @@ TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 BODY_LIMIT = 4000
 REDACTED = "***"
 # Query parameters and JSON keys whose values are never logged, whatever the system's secrets.
-_SENSITIVE = re.compile(
-    r"((?:access_token|corpsecret|secret|password|token|api_key|apikey)=)[^&\s\"]+", re.I
-)
+_KEYS = r"(?:access_token|refresh_token|corpsecret|secret|password|token|api_key|apikey)"
+_SENSITIVE = re.compile(rf"({_KEYS}=)[^&\s\"]+", re.I)
+_SENSITIVE_JSON = re.compile(rf"(\"{_KEYS}\"\s*:\s*\")[^\"]*", re.I)
 
 
 def system_secrets(system: ConnectedSystem) -> dict[str, str]:
@@ -37,7 +37,13 @@ def system_secrets(system: ConnectedSystem) -> dict[str, str]:
 
 
 class CallFailed(Exception):
-    """A call could not be made (refused by the URL guard, network error, time-out)."""
+    """A call could not be made (refused by the URL guard, network error, time-out).
+    `retryable`: whether trying later may help (a network failure, a name that did not
+    resolve) or not (an address the guard refuses)."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class CallLog:
@@ -82,7 +88,8 @@ class CallLog:
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
-        return _SENSITIVE.sub(lambda m: m.group(1) + REDACTED, text)
+        text = _SENSITIVE.sub(lambda m: m.group(1) + REDACTED, text)
+        return _SENSITIVE_JSON.sub(lambda m: m.group(1) + REDACTED, text)
 
     def _text(self, raw: bytes) -> str:
         text = raw[: BODY_LIMIT * 2].decode("utf-8", "replace")
@@ -150,14 +157,16 @@ class _LoggedTransport(httpx.BaseTransport):
             urlguard.check(str(request.url), internal=self.log.system.internal)
         except urlguard.UnsafeURL as exc:
             self.log.record(request, None, duration=0, error=str(exc))
-            raise CallFailed(str(exc)) from None
+            raise CallFailed(
+                str(exc), retryable=isinstance(exc, urlguard.UnresolvableHost)
+            ) from None
         try:
             response = self.inner.handle_request(request)
             response.read()
         except httpx.HTTPError as exc:
             message = f"{type(exc).__name__}: {exc}"
             self.log.record(request, None, duration=time.monotonic() - start, error=message)
-            raise CallFailed(message) from exc
+            raise CallFailed(message, retryable=True) from exc
         self.log.record(request, response, duration=time.monotonic() - start)
         return response
 

@@ -82,6 +82,14 @@ def require_handler(user: Any, case: ExitCase) -> None:
     )
     if not allowed.exists():
         raise PermissionDenied(_("Only HR or the leaver's manager hands over customers."))
+    if case.confidential and case.revealed_at is None:
+        # Letters and write-backs would tell customers and systems before the leaver is told.
+        raise Conflict(
+            _(
+                "Customers of a confidential pre-resignation handover are handed over once HR "
+                "reveals it."
+            )
+        )
 
 
 def case_for_handler(user: Any, case_id: int) -> ExitCase:
@@ -476,6 +484,11 @@ def write_back(case_id: int) -> WriteBackReport:
     connector call set per system, every call logged, per customer done or failed. Safe to run
     twice (customers are claimed first)."""
     report = WriteBackReport()
+    state = ExitCase.objects.filter(pk=case_id).values("state", "confidential", "revealed_at")[0]
+    if state["state"] not in WORK_CASE_STATES or (
+        state["confidential"] and state["revealed_at"] is None
+    ):
+        return report  # withdrawn, cancelled or not revealed: nothing leaves Baton
     items = _claim(case_id, timezone.now())
     if not items:
         return report

@@ -31,13 +31,13 @@ from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core.errors import Conflict, InvalidInput
 from baton.handover.models import ExitCase, ExternalConfirmation, HandoverTask, TaskState
-from baton.integrations.customers import lock_rows, require_handler
+from baton.integrations.customers import WORK_CASE_STATES, lock_rows, require_handler
 from baton.integrations.models import BusinessItem, BusinessKind
 from baton.notify.channels.base import Message, Recipient, SendResult
 from baton.notify.models import Channel, Family
 from baton.org.models import Employee
 
-LETTER_CHUNK = 50  # letters sent per transaction (the customers' rows stay locked meanwhile)
+LETTER_CHUNK = 1  # a letter per transaction: a crash re-sends at most the one in flight
 CHINESE, ENGLISH = "zh-hans", "en"
 
 
@@ -203,13 +203,15 @@ def send_letters(
     resend_before: dt.datetime | None = None,
     item_ids: Iterable[int] | None = None,
 ) -> LetterReport:
-    """Send the due letters of a case, LETTER_CHUNK customers per transaction: each letter's
-    confirmation link is created, the letter sent (SMTP) and `letter_sent_at` set in one
-    savepoint — a letter that cannot be sent leaves no link behind. Safe to run twice."""
+    """Send the due letters of a case, one per transaction: each letter's confirmation link is
+    created, the letter sent (SMTP) and `letter_sent_at` set together — a letter that cannot be
+    sent leaves no link behind. Safe to run twice."""
     case = ExitCase.objects.select_related(
         "employee", "legal_entity", "business_unit", "department"
     ).get(pk=case_id)
     require_handler(acting_user, case)
+    if case.state not in WORK_CASE_STATES:
+        raise Conflict(_("Letters go out while the exit case is in handover."))
     channel = email_channel(case)
     if channel is None:
         raise Conflict(no_channel_message(case))

@@ -46,7 +46,7 @@ from baton.handover.models import (
     ExitType,
     HandoverTask,
 )
-from baton.integrations import connectors
+from baton.integrations import connectors, selectors
 from baton.integrations.actions_systems import (
     accept_revocation_task,
     notify_it,
@@ -129,10 +129,10 @@ def on_audit(items: list[trail.Change]) -> None:
 
 
 def systems_for(case: ExitCase) -> list[ConnectedSystem]:
-    """The active systems that revoke access for the case's legal entity (or every entity)."""
+    """The active systems that revoke access for the case's leaver."""
     return list(
         ConnectedSystem.objects.filter(active=True, revokes_access=True)
-        .filter(Q(legal_entity__isnull=True) | Q(legal_entity_id=case.legal_entity_id))
+        .filter(selectors.serving(case))
         .order_by("name", "id")
     )
 
@@ -299,6 +299,17 @@ def cancel(case: ExitCase, *, reason: str) -> int:
         rev.case = case
         rev.state, rev.claimed_by, rev.updated_at = R.CANCELLED, "", now
     Revocation.objects.bulk_update(rows, ["state", "claimed_by", "updated_at"])
+    # Accounts already deactivated are not deleted after the grace period any more; IT decides
+    # whether to switch them back on.
+    undone = list(
+        Revocation.objects.select_for_update()
+        .select_related("system")
+        .filter(case_id=case.pk, state__in=[R.REVOKED, R.MANUAL], deleted_at__isnull=True)
+    )
+    for rev in undone:
+        rev.case = case
+        rev.delete_at, rev.updated_at = None, now
+    Revocation.objects.bulk_update(undone, ["delete_at", "updated_at"])
     trail.record_many(
         [
             _change(
@@ -308,9 +319,36 @@ def cancel(case: ExitCase, *, reason: str) -> int:
                 extra={"case": case.pk, "system": rev.system_id, "reason": str(reason)},
             )
             for rev in rows
+        ]
+        + [
+            _change(
+                E.REVOCATION_CANCELLED,
+                rev,
+                case,
+                extra={
+                    "case": case.pk,
+                    "system": rev.system_id,
+                    "reason": str(reason),
+                    "already_revoked": True,
+                },
+            )
+            for rev in undone
         ],
         actor=None,
     )
+    if undone:
+        from baton.integrations.actions_systems import notify_it
+
+        names = ", ".join(rev.system.name for rev in undone)
+        notify_it(
+            case,
+            _("Exit undone: access was already revoked"),
+            _(
+                "%(name)s's exit was withdrawn or cancelled after their access to %(systems)s "
+                "was revoked. Switch it back on if they stay."
+            )
+            % {"name": case.employee.name, "systems": names},
+        )
     return len(rows)
 
 
@@ -424,11 +462,13 @@ def claim(now: dt.datetime, worker: str, limit: int = CLAIM_BATCH) -> list[tuple
     stale = timezone.now() - dt.timedelta(seconds=running_timeout())
     with transaction.atomic():
         rows = list(
-            Revocation.objects.select_for_update(skip_locked=True)
+            Revocation.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
                 Q(state__in=[R.SCHEDULED, R.RETRY], next_attempt_at__lte=now)
                 | Q(state=R.RUNNING, claimed_at__lt=stale)
             )
+            # A paused system (or one that no longer revokes) is left alone until switched on.
+            .filter(system__active=True, system__revokes_access=True)
             .order_by("next_attempt_at", "id")[:limit]
         )
         stamp = timezone.now()
@@ -456,6 +496,13 @@ def _load(rev_id: int) -> Revocation:
 
 def execute(rev_id: int, token: str, now: dt.datetime) -> str:
     """Run one claimed revocation (outside any transaction); returns the state it ended in."""
+    # The claim's clock starts now, not when the batch was claimed: rows later in a batch must
+    # not look abandoned to other workers while earlier ones run. (A bookkeeping stamp.)
+    started = Revocation.objects.filter(pk=rev_id, state=R.RUNNING, claimed_by=token).update(
+        claimed_at=timezone.now()
+    )
+    if not started:
+        return "lost"
     rev = _load(rev_id)
     log = CallLog(rev.system, revocation=rev)
     try:
@@ -688,6 +735,7 @@ def claim_deletions(
         rows = list(
             Revocation.objects.select_for_update(skip_locked=True)
             .filter(state=R.REVOKED, deleted_at__isnull=True, delete_at__lte=now)
+            .exclude(case__state__in=[CaseState.WITHDRAWN, CaseState.CANCELLED])
             .filter(Q(claimed_by="") | Q(claimed_at__lt=stale))
             .order_by("delete_at", "id")[:limit]
         )
@@ -740,6 +788,11 @@ def execute_deletion(rev_id: int, token: str, now: dt.datetime) -> str:
         connectors.for_system(rev.system, log).delete(leaver, account)
     except ConnectorError as exc:
         return _finish_deletion_error(rev, token, now, str(exc), retryable=exc.retryable)
+    except Exception as exc:  # a bug or an answer nobody foresaw: retried, not the batch lost
+        logger.exception("deleting the account of revocation %s failed", rev_id)
+        return _finish_deletion_error(
+            rev, token, now, f"{type(exc).__name__}: {exc}", retryable=True
+        )
     with transaction.atomic():
         found = _locked_deletion(rev, token)
         if found is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -46,3 +46,17 @@ def subscription(user: Any, sub_id: int) -> Subscription:
         return subscriptions(user).select_related("business_unit").get(pk=sub_id)
     except Subscription.DoesNotExist:
         raise Http404(_("Not found, or not visible to you.")) from None
+
+
+def serving(case: Any) -> Q:
+    """The systems a leaver's accounts and records are in: those of the case's legal entity or
+    of every entity, and of the case's business unit or of the whole group."""
+    return (Q(legal_entity__isnull=True) | Q(legal_entity_id=case.legal_entity_id)) & (
+        Q(business_unit__isnull=True) | Q(business_unit_id=case.business_unit_id)
+    )
+
+
+def serves(system: ConnectedSystem, case: Any) -> bool:
+    return system.legal_entity_id in (None, case.legal_entity_id) and (
+        system.business_unit_id in (None, case.business_unit_id)
+    )

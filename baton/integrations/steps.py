@@ -90,9 +90,7 @@ class Runner:
             with self.step_scope(step.label):
                 resp = self.client.send(req)
         except CallFailed as exc:
-            # A refusal by the URL guard is final; a network error or time-out may pass.
-            retryable = exc.__cause__ is not None
-            raise StepFailed(f"{step.label}: {exc}", retryable=retryable) from None
+            raise StepFailed(f"{step.label}: {exc}", retryable=exc.retryable) from None
         answer = Answer(resp.status_code, resp.content, str(resp.request.url))
         if not step.expect.status_ok(answer.status):
             snippet = self.redact(answer.body[:300].decode("utf-8", "replace"))
@@ -148,7 +146,8 @@ class Runner:
         doc = answer.json(step) if needs_json else None
         unmet = step.expect.failures(answer.status, doc, ctx)
         if unmet:
-            message = f"{step.label}: " + "; ".join(unmet)
+            # The wanted values may come from secrets: the message is shown and audited.
+            message = self.redact(f"{step.label}: " + "; ".join(unmet))
             self.on_unmet(message)
             raise StepFailed(message, retryable=False, status=answer.status)
         found = (

@@ -10,6 +10,7 @@ group), and every call made with it is audited (`baton.access.middleware`).
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,29 +34,31 @@ SYSTEM_SCOPES = (
 )
 
 
-def service_username(system: ConnectedSystem) -> str:
-    return f"system-{system.pk}"
+def _scope(system: ConnectedSystem) -> dict[str, int | None]:
+    """The part of the organisation the system's tokens reach: its legal entity, else its
+    business unit, else (neither) the whole group."""
+    return {
+        "legal_entity_id": system.legal_entity_id,
+        "business_unit_id": None if system.legal_entity_id else system.business_unit_id,
+    }
 
 
 def _service_user(system: ConnectedSystem, *, acting_user: Any) -> User:
     """The system's service user: no password, cannot sign in, holds an HRBP role over the
     system's part of the organisation (tokens narrow it to their scopes)."""
-    user = User.objects.filter(username=service_username(system)).first()
-    if user is not None:
-        return user
+    locked = ConnectedSystem.objects.select_for_update().get(pk=system.pk)
+    if locked.service_user_id is not None:
+        return locked.service_user  # type: ignore[return-value]
     user = User(
-        username=service_username(system),
+        username=f"system-{system.pk}-{secrets.token_hex(4)}",
         display_name=_("Connected system: %(name)s") % {"name": system.name},
         language=settings.LANGUAGE_CODE,
     )
     user.set_unusable_password()
     user.save()
-    assignment = RoleAssignment.objects.create(
-        user=user,
-        role=Role.HRBP,
-        legal_entity_id=system.legal_entity_id,
-        business_unit_id=None if system.legal_entity_id else system.business_unit_id,
-    )
+    assignment = RoleAssignment.objects.create(user=user, role=Role.HRBP, **_scope(system))
+    locked.service_user = user
+    locked.save(update_fields=["service_user"])
     trail.record(
         E.USER_CREATED,
         actor=acting_user,
@@ -69,6 +72,28 @@ def _service_user(system: ConnectedSystem, *, acting_user: Any) -> User:
         extra={"role": assignment.role, "assignment": assignment.pk, "system": system.pk},
     )
     return user
+
+
+def sync_scope(system: ConnectedSystem, *, acting_user: Any) -> None:
+    """The system moved to another legal entity: its tokens follow it (inside the change's
+    transaction)."""
+    if system.service_user_id is None:
+        return
+    assignment = RoleAssignment.objects.select_for_update().get(user_id=system.service_user_id)
+    scope = _scope(system)
+    old = {k: getattr(assignment, k) for k in scope}
+    if old == scope:
+        return
+    for k, v in scope.items():
+        setattr(assignment, k, v)
+    assignment.save(update_fields=list(scope))
+    trail.record(
+        E.ROLE_GRANTED,
+        actor=acting_user,
+        subject=assignment.user,
+        changes={k: (old[k], scope[k]) for k in scope if old[k] != scope[k]},
+        extra={"role": assignment.role, "assignment": assignment.pk, "system": system.pk},
+    )
 
 
 @transaction.atomic

@@ -16,6 +16,10 @@ class UnsafeURL(ValueError):
     pass
 
 
+class UnresolvableHost(UnsafeURL):
+    """The host's name did not resolve now (which may pass): retrying can help."""
+
+
 def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
     try:
         literal = ipaddress.ip_address(host.strip("[]"))
@@ -25,7 +29,7 @@ def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.I
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
-        raise UnsafeURL(
+        raise UnresolvableHost(
             _("The host %(host)s cannot be resolved (%(error)s).")
             % {
                 "host": host,
@@ -45,14 +49,10 @@ def check(url: str, *, internal: bool) -> None:
         return
     port = parts.port or (443 if parts.scheme == "https" else 80)
     for addr in _addresses(parts.hostname, port):
-        if (
-            addr.is_loopback
-            or addr.is_private
-            or addr.is_link_local
-            or addr.is_multicast
-            or addr.is_reserved
-            or addr.is_unspecified
-        ):
+        # Only globally routable addresses: this also refuses shared address space
+        # (100.64.0.0/10, where cloud metadata services such as 100.100.100.200 live),
+        # documentation and benchmarking ranges.
+        if not addr.is_global or addr.is_multicast:
             raise UnsafeURL(
                 _(
                     "%(host)s resolves to %(addr)s, a private or local address. An "

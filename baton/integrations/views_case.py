@@ -67,7 +67,7 @@ def case_section(request: AuthedRequest, pk: int) -> HttpResponse:
         try:
             customers.require_handler(user, case)
             handles_customers = True
-        except PermissionDenied:
+        except (PermissionDenied, ActionError):
             pass
     live = any(p.state in LIVE_PULLS for p in pulls) or any(
         r.state == RevocationState.RUNNING for r in revocations

@@ -177,9 +177,15 @@ class RestConnector:
                         done["transfer"] = [s.label for s in self.manifest.flows["transfer"]]
         except steps.StepFailed as exc:
             raise self._error(exc) from None
-        plain = {k: v for k, v in extracted.items() if not k.startswith("__")}
-        if plain:
-            done["extracted"] = plain
+        # Counts and flags are kept as evidence ("sessions_ended": 2); text (a session id, a
+        # one-time code) only by name: the outcome is audited and shown.
+        kept = {
+            k: v if isinstance(v, bool | int | float) or v is None else "…"
+            for k, v in extracted.items()
+            if not k.startswith("__")
+        }
+        if kept:
+            done["extracted"] = kept
         return done
 
     def verify(self, leaver: Leaver, account: Account) -> bool:

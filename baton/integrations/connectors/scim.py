@@ -145,9 +145,7 @@ class ScimConnector:
         except ConnectorError:
             raise
         except CallFailed as exc:
-            # A refused URL (the guard) stays refused; a network failure may pass.
-            network = isinstance(exc.__cause__, httpx.HTTPError)
-            raise ConnectorError(f"{step}: {exc}", retryable=network) from exc
+            raise ConnectorError(f"{step}: {exc}", retryable=exc.retryable) from exc
         except (SCIMException, SCIMClientException) as exc:
             status = _status_of(exc)
             detail = str(exc) or type(exc).__name__

@@ -102,7 +102,7 @@ class WecomConnector:
         try:
             response = client.request(method, path, params=params, json=body)
         except CallFailed as exc:
-            raise ConnectorError(str(exc), retryable=True) from None
+            raise ConnectorError(str(exc), retryable=exc.retryable) from None
         if response.status_code >= 400:
             raise ConnectorError(
                 _("WeCom answered HTTP %(status)s.") % {"status": response.status_code},
@@ -133,6 +133,7 @@ class WecomConnector:
             self.log.fail_last(f"errcode {code}")
             raise WecomError(int(code or -1), str(data.get("errmsg", "")), "gettoken")
         self._token = str(data["access_token"])
+        self.log.also_redact([self._token])  # it travels in every later URL
         return self._token
 
     def _call(

@@ -73,8 +73,17 @@ class ConnectedSystem(models.Model):
     max_attempts = models.PositiveSmallIntegerField(_("attempts before IT takes over"), default=5)
     secrets_blob = models.BinaryField(default=b"", editable=False)
     secrets_key_id = models.CharField(max_length=32, blank=True, editable=False)
+    # Owns the system's API tokens (`system_tokens`): made with its first token.
+    service_user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="service_of",
+    )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

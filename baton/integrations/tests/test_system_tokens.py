@@ -27,6 +27,7 @@ def _system(entity: LegalEntity | None, **kw: Any) -> ConnectedSystem:
     return ConnectedSystem.objects.create(
         name=kw.pop("name", "CRM"),
         kind="rest",
+        revokes_access=False,
         base_url="https://crm.example.com/api",
         legal_entity=entity,
         business_unit=entity.business_unit if entity else None,
@@ -47,7 +48,8 @@ def test_system_token_belongs_to_the_system_and_outlives_its_issuer(
         system, "crm push", ["business:push", "handover:read"], acting_user=users["admin"]
     )
     assert token.system_id == system.pk
-    assert token.user.username == f"system-{system.pk}"
+    system.refresh_from_db()
+    assert token.user_id == system.service_user_id
     assert not token.user.has_usable_password()
     # The issuer leaving does not break the integration.
     users["admin"].is_active = False
@@ -110,7 +112,9 @@ def test_only_the_systems_managers_issue_and_revoke(
     assert _client(raw).get("/api/handover/cases").status_code == 401
     # One service user per system, however many tokens.
     system_tokens.issue_token(system, "y", ["handover:read"], acting_user=users["admin"])
-    assert User.objects.filter(username=f"system-{system.pk}").count() == 1
+    assert set(ApiToken.objects.filter(system=system).values_list("user", flat=True)) == {
+        ConnectedSystem.objects.get(pk=system.pk).service_user_id
+    }
 
 
 def test_a_token_call_is_answered_in_the_owners_language_unless_asked(
@@ -126,3 +130,29 @@ def test_a_token_call_is_answered_in_the_owners_language_unless_asked(
         headers={"host": "127.0.0.1", "authorization": f"Bearer {raw}", "accept-language": "en"}
     ).get("/api/org/employees")
     assert "permission" in english.json()["detail"]
+
+
+def test_a_paused_system_s_tokens_pause_and_a_moved_system_s_tokens_follow(
+    users: dict[str, User], approved_case: ExitCase
+) -> None:
+    from baton.integrations import actions_systems
+
+    entity = approved_case.legal_entity
+    system = _system(entity)
+    _token, raw = system_tokens.issue_token(
+        system, "oa", ["handover:read"], acting_user=users["admin"]
+    )
+    client = _client(raw)
+
+    def ids() -> set[int]:
+        return {c["id"] for c in client.get("/api/handover/cases?limit=500").json()["items"]}
+
+    assert approved_case.pk in ids()
+    other = LegalEntity.objects.exclude(pk=entity.pk).filter(business_unit=entity.business_unit)
+    other = other.first() or LegalEntity.objects.exclude(pk=entity.pk).first()
+    system.business_unit = other.business_unit
+    system.save(update_fields=["business_unit"])
+    actions_systems.update_system(system, {"legal_entity": other.pk}, acting_user=users["admin"])
+    assert approved_case.pk not in ids()
+    actions_systems.update_system(system, {"active": False}, acting_user=users["admin"])
+    assert client.get("/api/handover/cases").status_code == 401
