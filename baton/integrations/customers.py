@@ -459,9 +459,11 @@ class WriteBackReport:
         return {"done": len(self.done), "failed": len(self.failed)}
 
 
-def _claim(case_id: int, now: dt.datetime) -> list[BusinessItem]:
+def _claim(case_id: int, *, departed: bool) -> list[BusinessItem]:
     """Pending customers of the case (and any a dead worker left running), marked running
-    under a row lock: a second worker skips them."""
+    under a row lock: a second worker skips them. WeCom's 离职继承 takes over the contacts of
+    members who have left, so WeCom customers wait until the last working day has passed."""
+    now = timezone.now()
     stale = now - STALE_RUNNING
     with transaction.atomic():
         qs = BusinessItem.objects.select_for_update(skip_locked=True, of=("self",)).filter(
@@ -471,6 +473,8 @@ def _claim(case_id: int, now: dt.datetime) -> list[BusinessItem]:
             kind=BusinessKind.CUSTOMER,
             new_owner__isnull=False,
         )
+        if not departed:
+            qs = qs.exclude(system__kind=SystemKind.WECOM)
         items = list(qs.order_by("system_id", "id"))
         for item in items:
             item.write_back = WriteBackState.RUNNING
@@ -479,17 +483,25 @@ def _claim(case_id: int, now: dt.datetime) -> list[BusinessItem]:
     return items
 
 
-def write_back(case_id: int) -> WriteBackReport:
+WRITE_BACK_CASE_STATES = (*WORK_CASE_STATES, CaseState.CLEARED, CaseState.CLOSED)
+
+
+def write_back(case_id: int, *, now: dt.datetime | None = None) -> WriteBackReport:
     """Write the new owners of a case's pending customers back to their systems: one
     connector call set per system, every call logged, per customer done or failed. Safe to run
-    twice (customers are claimed first)."""
+    twice (customers are claimed first). WeCom customers wait for the leaver's departure (the
+    workers' clock comes back for them)."""
     report = WriteBackReport()
-    state = ExitCase.objects.filter(pk=case_id).values("state", "confidential", "revealed_at")[0]
-    if state["state"] not in WORK_CASE_STATES or (
+    now = now or timezone.now()
+    state = ExitCase.objects.filter(pk=case_id).values(
+        "state", "confidential", "revealed_at", "last_working_day"
+    )[0]
+    if state["state"] not in WRITE_BACK_CASE_STATES or (
         state["confidential"] and state["revealed_at"] is None
     ):
         return report  # withdrawn, cancelled or not revealed: nothing leaves Baton
-    items = _claim(case_id, timezone.now())
+    departed = state["last_working_day"] < timezone.localdate(now)
+    items = _claim(case_id, departed=departed)
     if not items:
         return report
     case = ExitCase.objects.select_related("employee", "employee__user").get(pk=case_id)
@@ -688,6 +700,28 @@ def _schedule_transfer_check(case_id: int) -> None:
         )
 
 
+def sweep_write_backs(now: dt.datetime | None = None) -> int:
+    """The workers' clock: cases with customers still to write back that can be (WeCom ones
+    once the leaver has left) get a write-back task. Returns how many cases."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    due = (
+        BusinessItem.objects.filter(
+            kind=BusinessKind.CUSTOMER,
+            write_back=WriteBackState.PENDING,
+            case__state__in=WRITE_BACK_CASE_STATES,
+        )
+        .filter(~Q(system__kind=SystemKind.WECOM) | Q(case__last_working_day__lt=today))
+        .order_by("case_id")
+        .values_list("case_id", flat=True)
+        .distinct()
+    )
+    cases = list(due)
+    for case_id in cases:
+        write_back_customers.enqueue(case_id, now.isoformat())
+    return len(cases)
+
+
 # ---------------------------------------------------------------- background tasks
 
 
@@ -714,3 +748,11 @@ def hand_over_customers(case_id: int, user_id: int | None) -> dict[str, Any]:
 def check_customer_transfers(case_id: int) -> dict[str, Any]:
     """A day after a WeCom transfer: how it ended."""
     return refresh_transfers(case_id).as_dict()
+
+
+@task()
+def write_back_customers(case_id: int, as_of: str | None = None) -> dict[str, Any]:
+    """Write a case's pending customers back (the clock's sweep, at the moment it swept).
+    Safe to run twice."""
+    now = dt.datetime.fromisoformat(as_of) if as_of else None
+    return write_back(case_id, now=now).as_dict()

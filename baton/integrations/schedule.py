@@ -33,8 +33,16 @@ def _revocations(run: ScheduledRun, now: dt.datetime) -> None:
     run_revocations.enqueue()
 
 
+def _write_backs(run: ScheduledRun, now: dt.datetime) -> None:
+    from baton.integrations.customers import sweep_write_backs
+
+    sweep_write_backs(now)
+
+
 def register() -> None:
     every(Job("webhooks", _slot, _deliver, keep_days=1))
     # Access revocations due (and accounts past their grace period): every interval too.
     every(Job("revocations", _slot, _revocations, keep_days=1))
     every(Job("task-overdue", hourly, _overdue))
+    # Customers still to write back: WeCom's once the leaver has left, any a crash left behind.
+    every(Job("customer-write-backs", hourly, _write_backs))

@@ -363,6 +363,10 @@ def test_after_commit_the_worker_writes_back_and_sends_letters(
             customers.reassign_customers(
                 case, acting_user=users["head.rd"], strategy="round_robin", team=team
             )
+        # 离职继承 waits for the leaver to have left: the workers' clock comes back for it.
+        assert wecom.calls("externalcontact/resigned/transfer_customer") == []
+        after = dt.datetime.combine(case.last_working_day, dt.time(12), tzinfo=dt.UTC)
+        assert customers.sweep_write_backs(after + dt.timedelta(days=1)) == 1
         assert len(wecom.calls("externalcontact/resigned/transfer_customer")) == 2
     rows = BusinessItem.objects.filter(pk__in=[i.pk for i in items])
     assert set(rows.values_list("write_back", flat=True)) == {"done"}

@@ -5,6 +5,7 @@ how the transfers ended."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import httpx
@@ -22,6 +23,9 @@ from baton.integrations.testing.wecom import WecomServer
 from baton.integrations.tests.customers_helpers import add_customers, colleagues, wecom_system
 
 pytestmark = pytest.mark.django_db
+# 离职继承 takes over the contacts of members who have left: write-backs run after the last
+# working day (the cases here end on 31 Dec 2026).
+AFTER_LAST_DAY = dt.datetime(2027, 1, 4, 9, tzinfo=dt.UTC)
 
 TRANSFER = "externalcontact/resigned/transfer_customer"
 
@@ -177,7 +181,7 @@ def test_write_back_through_wecom(
     assert set(BusinessItem.objects.filter(case=case).values_list("write_back", flat=True)) == {
         "pending"
     }
-    report = customers.write_back(case.pk)
+    report = customers.write_back(case.pk, now=AFTER_LAST_DAY)
     assert len(report.done) == 229 and list(report.failed) == [items[11].pk]
     assert [len(c.json["external_userid"]) for c in server.calls(TRANSFER)] == [100, 100, 30]
     failed = BusinessItem.objects.get(pk=items[11].pk)
@@ -185,7 +189,7 @@ def test_write_back_through_wecom(
     done = BusinessItem.objects.filter(case=case, write_back="done")
     assert done.count() == 229 and not done.filter(written_back_at__isnull=True).exists()
     # Running it again does nothing: nothing is pending.
-    assert customers.write_back(case.pk).done == []
+    assert customers.write_back(case.pk, now=AFTER_LAST_DAY).done == []
     assert len(server.calls(TRANSFER)) == 3
     # A day later: one customer refused, the rest taken over.
     server.customer_refuses(ids[0])
@@ -220,7 +224,7 @@ def test_write_back_needs_both_accounts(
     assert not hasattr(taker, "user") or taker.user is None
     admin = users["admin"]
     customers.reassign_customers(case, acting_user=admin, strategy="round_robin", team=[taker])
-    report = customers.write_back(case.pk)
+    report = customers.write_back(case.pk, now=AFTER_LAST_DAY)
     assert report.failed == dict.fromkeys(
         (i.pk for i in items), f"{taker.name} has no WeCom account."
     )
@@ -230,7 +234,7 @@ def test_write_back_needs_both_accounts(
     case.employee.email = ""
     case.employee.save(update_fields=["email"])
     customers.reassign_customers(case, acting_user=admin, strategy="round_robin", team=[taker])
-    report = customers.write_back(case.pk)
+    report = customers.write_back(case.pk, now=AFTER_LAST_DAY)
     assert set(report.failed) == {i.pk for i in items}
     assert "has no account in 企业微信" in report.failed[items[0].pk]
     assert server.calls(TRANSFER) == []
@@ -249,7 +253,10 @@ def test_a_claimed_write_back_is_left_alone_until_its_worker_is_presumed_dead(
     customers.reassign_customers(case, acting_user=users["admin"], strategy="receiver")
     rows = BusinessItem.objects.filter(pk__in=[i.pk for i in items])
     rows.update(write_back="running", updated_at=timezone.now())  # another worker has them
-    assert customers.write_back(case.pk).done == [] and server.calls(TRANSFER) == []
+    assert (
+        customers.write_back(case.pk, now=AFTER_LAST_DAY).done == []
+        and server.calls(TRANSFER) == []
+    )
     rows.update(updated_at=timezone.now() - customers.STALE_RUNNING - dt.timedelta(seconds=1))
-    assert len(customers.write_back(case.pk).done) == 2
+    assert len(customers.write_back(case.pk, now=AFTER_LAST_DAY).done) == 2
     assert len(server.calls(TRANSFER)) == 1

@@ -82,6 +82,12 @@ def story(say: Any) -> dict[str, Any]:
         out["reassigned"] = len(result.moved)
         out["write_back"] = customers.write_back(case.pk).as_dict()
         out["letters"] = letters.send_letters(case.pk, acting_user=hr).as_dict()
+        # WeCom (离职继承) takes the contacts over once the salesperson has left.
+        after = dt.datetime.combine(
+            case.last_working_day + dt.timedelta(days=1), dt.time(9), tzinfo=dt.UTC
+        )
+        say(f"   … and after the last working day ({case.last_working_day}), WeCom's contacts")
+        out["write_back_after_departure"] = customers.write_back(case.pk, now=after).as_dict()
     rev = demo.departing_engineer()
     if rev is not None:
         zone = zoneinfo.ZoneInfo(rev.employee.work_city.time_zone)
