@@ -18,6 +18,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from baton.access.api import router as access_router
 from baton.access.api_auth import BearerToken, SessionAuth
 from baton.audit.api import router as audit_router
+from baton.compliance.api import router as compliance_router
 from baton.core.errors import ActionError
 from baton.handover.api import router as handover_router
 from baton.integrations.api import router as integrations_router
@@ -40,6 +41,7 @@ api.add_router("/audit", audit_router)
 api.add_router("/handover", handover_router)
 api.add_router("/notify", notify_router)
 api.add_router("/integrations", integrations_router)
+api.add_router("/compliance", compliance_router)
 
 
 def _field_name(loc: list[Any]) -> str:

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "baton.handover",
     "baton.notify",
     "baton.integrations",
+    "baton.compliance",
 ]
 
 MIDDLEWARE = [

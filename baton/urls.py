@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from baton.access import views as access_views
 from baton.api import api
+from baton.compliance.urls import public_urlpatterns as compliance_public
 from baton.core import views as core_views
 from baton.handover.urls import public_urlpatterns
 
@@ -16,6 +17,8 @@ urlpatterns = [
     path("handover/", include("baton.handover.urls")),
     path("", include("baton.notify.urls")),
     path("", include("baton.integrations.urls")),
+    path("compliance/", include("baton.compliance.urls")),
+    path("", include((compliance_public, "compliance_public"))),
     path("", include((public_urlpatterns, "public"))),
     path("", core_views.home, name="home"),
 ]

@@ -1,7 +1,7 @@
 """The audit event catalogue. Numbers are stored and hashed: never renumber, only add.
 
 Ranges: 1xx organisation, 2xx access, 3xx audit itself, 4xx handover, 5xx notifications,
-6xx integrations. Later domains take 7xx and up.
+6xx integrations, 7xx lawful exits (compliance). Later domains take 8xx and up.
 """
 
 from django.db import models
@@ -124,3 +124,27 @@ class AuditEvent(models.IntegerChoices):
     CUSTOMER_WRITE_BACK_FAILED = 642, _("Customer reassignment write-back failed")
     CUSTOMER_LETTERS_SENT = 643, _("Customer notification letters sent")
     API_CALLED = 650, _("API called with a token")
+
+    RULE_PARAMETER_SAVED = 701, _("Rule parameter saved")
+    TERMINATION_RECORDED = 710, _("Termination terms recorded")
+    PROTECTION_FLAG_SET = 711, _("Protected status recorded")
+    EARLY_RELEASE_AGREED = 712, _("Early release agreed")
+    UNION_NOTIFIED = 713, _("Union notified")
+    SETTLEMENT_CALCULATED = 720, _("Settlement calculated")
+    SETTLEMENT_APPROVED = 721, _("Settlement approved")
+    SETTLEMENT_EXPORTED = 722, _("Settlement exported")
+    SEVERANCE_RELEASED = 723, _("Severance payment released")
+    NON_COMPETE_DECIDED = 724, _("Non-compete decided at exit")
+    NON_COMPETE_PAYMENT_RECORDED = 725, _("Non-compete payment recorded")
+    CERTIFICATE_TEMPLATE_PUBLISHED = 730, _("Certificate template published")
+    CERTIFICATE_ISSUED = 731, _("Separation certificate issued")
+    CERTIFICATE_DOWNLOADED = 732, _("Separation certificate downloaded")
+    CERTIFICATE_HOLD_REFUSED = 733, _("Holding back the certificate refused")
+    CERTIFICATE_VERIFIED = 734, _("Separation certificate verified")
+    CERTIFICATE_REVOKED = 735, _("Separation certificate revoked")
+    DEADLINES_PLANNED = 740, _("Statutory deadlines planned")
+    DEADLINE_MET = 741, _("Statutory deadline met")
+    INTERVIEW_BANK_PUBLISHED = 750, _("Exit interview questions published")
+    INTERVIEW_STARTED = 751, _("Exit interview started")
+    INTERVIEW_COMPLETED = 752, _("Exit interview completed")
+    INTERVIEW_LINK_SENT = 753, _("Exit interview link sent")

@@ -28,3 +28,23 @@ def unseal(obj: Any) -> dict[str, str]:
     plain = crypto.decrypt(bytes(obj.secrets_blob), _binding(obj), obj.secrets_key_id)
     data: dict[str, str] = json.loads(plain)
     return data
+
+
+def reseal_all(model: Any, event: Any) -> int:
+    """Re-encrypt the sealed secrets of every row of `model` not under the current key (part
+    of `baton keys rotate`), one transaction and one audit entry (`event`) per row."""
+    from django.db import transaction
+
+    from baton.audit import trail
+
+    current = crypto.current_key_id()
+    done = 0
+    stale = model.objects.exclude(secrets_key_id=current).exclude(secrets_blob=b"")
+    for pk in stale.values_list("pk", flat=True):
+        with transaction.atomic():
+            row = model.objects.select_for_update().get(pk=pk)
+            seal(row, unseal(row))
+            row.save(update_fields=["secrets_blob", "secrets_key_id"])
+            trail.record(event, actor=None, subject=row, extra={"key": current})
+            done += 1
+    return done

@@ -370,9 +370,17 @@ def set_task_manual(case: ExitCase, rev: Revocation, note: str, *, manual: bool)
     )
 
 
-def notify_it(case: ExitCase, title: str, body: str, *, task_id: int | None = None) -> int:
-    """An in-app alert to the IT staff whose scope covers the leaver (group administrators
-    when no IT role covers them); never to the leaver."""
+def notify_it(
+    case: ExitCase,
+    title: str,
+    body: str,
+    *,
+    task_id: int | None = None,
+    roles: tuple[str, ...] = ("it",),
+    url: str = "",
+) -> int:
+    """An in-app alert to the holders of `roles` (IT by default) whose scope covers the leaver
+    (group administrators when nobody does); never to the leaver."""
     from baton.access.models import Role, RoleAssignment
     from baton.notify.models import DeliveryKind, Notification
     from baton.org.models import Department
@@ -394,8 +402,8 @@ def notify_it(case: ExitCase, title: str, body: str, *, task_id: int | None = No
         )
         return {a.user_id for a in rows if covers(a)}
 
-    users = holders(Role.IT) or holders(Role.GROUP_ADMIN)
-    url = (
+    users = set().union(*(holders(r) for r in roles)) or holders(Role.GROUP_ADMIN)
+    url = url or (
         reverse("handover:task", args=[task_id])
         if task_id
         else reverse("handover:case", args=[case.pk])

@@ -243,7 +243,13 @@ def departing_engineer() -> Revocation | None:
     """The demo's departing engineer's IdP revocation (the case in handover with the demo
     receiver), if the demo has one."""
     return (
-        Revocation.objects.filter(system__kind="scim", case__state__in=["approved", "handover"])
+        Revocation.objects.filter(
+            system__kind="scim",
+            state="scheduled",
+            immediate=False,
+            case__exit_type="resignation",
+            case__state__in=["approved", "handover"],
+        )
         .select_related("case", "employee__work_city")
         .order_by("due_at", "id")
         .first()

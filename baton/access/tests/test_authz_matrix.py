@@ -483,6 +483,51 @@ def _build_business(w: World) -> None:
     w.ids["bz:system"] = system.pk
 
 
+# ---- settlements of the target's cases (compliance)
+SETTLEMENT_READ = frozenset({"admin", "hrbp.cloud", "finance", "auditor", "employee"})
+
+
+def _settlement(w: World, kind: str = "case", state: str = "approved") -> int:
+    """A case of the target with a settlement in `state` ("approved" or "draft"); kind
+    "cleared" is a fresh cleared case (so a release always finds one to release)."""
+    from baton.compliance import actions_settlement
+    from baton.compliance.models.rules import CityParameter
+
+    target = Employee.objects.select_related("work_city").get(pk=w.target.pk)
+    CityParameter.objects.get_or_create(
+        city_code=target.work_city.code,
+        effective_from=dt.date(2000, 1, 1),
+        defaults={"avg_monthly_wage": 12000, "min_monthly_wage": 2690, "confidence": "R"},
+    )
+    case = ExitCase.objects.get(pk=w.fresh_case("cleared") if kind == "cleared" else w.ho("case"))
+    admin = w.users["admin"]
+    inputs = {"avg_wage_12m": "30000", "avg_wage_12m_excl_ot": "28000"}
+    s = actions_settlement.calculate(
+        case, {**inputs, "previous_month_wage": "30000"}, acting_user=admin
+    )
+    if state == "approved":
+        actions_settlement.approve(s, acting_user=admin)
+    return case.pk
+
+
+def _nc_payment(w: World) -> dict[str, int]:
+    """The target's case with an activated non-compete, and its next unpaid month."""
+    from baton.compliance import actions_settlement
+    from baton.compliance.models.settlement import NonCompetePayment, Settlement
+
+    if "st:nc" not in w.ids:
+        case_id = _settlement(w, state="draft")
+        s = Settlement.objects.get(case_id=case_id)
+        actions_settlement.decide_non_compete(
+            s, acting_user=w.users["admin"], decision="activate", months=24, eligibility="核心"
+        )
+        w.ids["st:nc"] = case_id
+    p = NonCompetePayment.objects.filter(
+        non_compete__settlement__case_id=w.ids["st:nc"], paid_at__isnull=True
+    ).order_by("seq")[0]
+    return {"case_id": w.ids["st:nc"], "seq": p.seq}
+
+
 Body = Callable[[World, str], dict[str, Any]]
 Path = Callable[[World, str], dict[str, Any]]
 
@@ -513,7 +558,140 @@ def _code(prefix: str) -> Body:
     return lambda w, _r: {"code": f"{prefix}{w.n()}", "name": f"测试{w.n()}"}
 
 
+# ---- exit interviews (compliance): built on first use
+
+
+def _iv_open(w: World) -> int:
+    """An open exit interview on the target's case (started by HR)."""
+    if "iv:open" not in w.ids:
+        from baton.compliance import actions_interviews as iv_actions
+
+        case = ExitCase.objects.get(pk=w.ho("case"))
+        w.ids["iv:open"] = iv_actions.start_interview(case, acting_user=w.users["admin"]).pk
+    return w.ids["iv:open"]
+
+
+def _iv_fresh(w: World) -> int:
+    """A new open interview on a fresh approved case of the target."""
+    from baton.compliance import actions_interviews as iv_actions
+
+    case = ExitCase.objects.get(pk=w.fresh_case("approved"))
+    return iv_actions.start_interview(case, acting_user=w.users["admin"]).pk
+
+
+def _iv_bank_with_change(w: World) -> int:
+    """The built-in group bank with an unpublished draft change."""
+    from baton.compliance import actions_interviews as iv_actions
+
+    bank = iv_actions.ensure_default_bank()
+    extra = {"key": f"matrix_{w.n()}", "text": "矩阵问题", "kind": "text"}
+    iv_actions.save_bank_draft(
+        bank, acting_user=w.users["admin"], questions=[*bank.draft[:9], extra]
+    )
+    return bank.pk
+
+
+# ---- termination terms (compliance)
+
+
+def _terms_case(w: World) -> dict[str, int]:
+    """A fresh approved case of the target with its termination terms recorded by HR."""
+    from baton.compliance import actions_terms
+
+    case = ExitCase.objects.get(pk=w.fresh_case("approved"))
+    data = {"termination_type": "EE_NOTICE", "notice_date": dt.date.today()}
+    actions_terms.record_terms(case, data, acting_user=w.users["admin"])
+    return {"case_id": case.pk}
+
+
+# ---- separation certificates and statutory deadlines (compliance)
+
+
+def _certificate(w: World) -> int:
+    """A certificate issued (by group HR) on the target's case."""
+    if "ct:cert" not in w.ids:
+        from baton.compliance import actions_certificates as ct_actions
+
+        case = ExitCase.objects.get(pk=w.fresh_case("approved"))
+        w.ids["ct:cert"] = ct_actions.issue_certificate(case, acting_user=w.users["admin"]).pk
+    return w.ids["ct:cert"]
+
+
+def _open_deadline(w: World) -> int:
+    """An open statutory deadline (the unemployment filing) of a fresh approved case."""
+    from baton.compliance.models import StatutoryDeadline
+
+    case_id = w.fresh_case("approved")
+    return StatutoryDeadline.objects.get(case_id=case_id, kind="unemployment_filing").pk
+
+
+IV_ANSWERS = {"primary_reason": "compensation", "satisfaction": 3, "manager_support": 4}
+
+
 EXPECTED: dict[str, Rule] = {
+    # ---- compliance: separation certificates (HR and the leaver) and statutory deadlines
+    "list_case_certificates": Rule(LEAVER_OR_HR, path=_ho("case_id", "case")),
+    "issue_certificate": Rule(HR_CLOUD, body=lambda w, r: {}, path=_fresh("approved")),
+    "download_certificate": Rule(
+        LEAVER_OR_HR, path=lambda w, r: {"certificate_id": _certificate(w)}
+    ),
+    "list_case_deadlines": Rule(CASE_TARGET, path=_ho("case_id", "case")),
+    "complete_deadline": Rule(
+        HR_CLOUD,
+        body=lambda w, r: {"evidence_note": f"回执{w.n()}"},
+        path=lambda w, r: {"deadline_id": _open_deadline(w)},
+    ),
+    # ---- compliance: termination terms (HR records; who sees the case reads them) and rules
+    "get_termination_terms": Rule(CASE_TARGET, path=_ho("case_id", "case")),
+    "record_termination_terms": Rule(
+        HR_CLOUD,
+        body=lambda w, r: {"termination_type": "EE_NOTICE", "notice_date": str(dt.date.today())},
+        path=_fresh("approved"),
+    ),
+    "set_protection": Rule(
+        HR_CLOUD, body=lambda w, r: {"flags": {"pregnancy": True}}, path=lambda w, r: _terms_case(w)
+    ),
+    "record_union_notice": Rule(
+        HR_CLOUD,
+        body=lambda w, r: {"notified_on": str(dt.date.today()), "evidence": "工会回执"},
+        path=lambda w, r: _terms_case(w),
+    ),
+    "agree_early_release": Rule(
+        HR_CLOUD,
+        body=lambda w, r: {"agreed_on": str(dt.date.today()), "note": "书面协议"},
+        path=lambda w, r: _terms_case(w),
+    ),
+    "get_case_rules": Rule(CASE_TARGET, path=_ho("case_id", "case")),
+    "list_city_parameters": Rule(STRUCTURE_VIEW),
+    "save_city_parameter": Rule(
+        ADMIN,
+        body=lambda w, r: {"avg_monthly_wage": f"{12000 + w.n()}.00", "min_monthly_wage": "2500"},
+        path=lambda w, r: {"city_code": "SZ", "effective_from": "2030-01-01"},
+    ),
+    # ---- compliance: settlements (HR acts; finance records payments; the leaver reads it
+    # once approved; the head of R&D and IT, who see the case, do not see the pay)
+    "get_settlement": Rule(SETTLEMENT_READ, path=lambda w, r: {"case_id": _settlement(w)}),
+    "calculate_settlement": Rule(
+        HR_CLOUD,
+        body=lambda w, r: {"note": f"复核{w.n()}", "avg_wage_12m": "30000"},
+        path=lambda w, r: {"case_id": _settlement(w)},
+    ),
+    "approve_settlement": Rule(
+        HR_CLOUD, path=lambda w, r: {"case_id": _settlement(w, state="draft")}
+    ),
+    "release_severance": Rule(
+        HR_CLOUD, path=lambda w, r: {"case_id": _settlement(w, kind="cleared")}
+    ),
+    "decide_non_compete": Rule(
+        HR_CLOUD,
+        body=lambda w, r: {"decision": "activate", "months": w.n() % 24 + 1, "eligibility": "核心"},
+        path=lambda w, r: {"case_id": _settlement(w)},
+    ),
+    "record_non_compete_payment": Rule(
+        HR_CLOUD | {"finance"},
+        body=lambda w, r: {"paid_at": dt.date.today().isoformat()},
+        path=lambda w, r: _nc_payment(w),
+    ),
     "get_me": Rule(ALL),
     "update_me": Rule(ALL, body=lambda w, r: {"time_zone": f"Etc/GMT-{w.n() % 12 + 1}"}),
     "list_tokens": Rule(ALL),
@@ -874,6 +1052,43 @@ EXPECTED: dict[str, Rule] = {
         path=lambda w, r: {"case_id": w.customers_case()},
         audited=False,
     ),
+    # ---- exit interviews: HR in scope and auditors read answers; the leaver their own open
+    # one; who sees the case sees only whether it is done. Bank drafts are not audited (they
+    # change nothing until published).
+    "list_exit_reasons": Rule(ALL),
+    "list_interview_banks": Rule(AUDIT_VIEW),
+    "get_interview_bank": Rule(AUDIT_VIEW, path=lambda w, r: {"bank_id": _iv_bank_with_change(w)}),
+    "create_interview_bank": Rule(ADMIN, body=lambda w, r: {"name": f"面谈{w.n()}"}, audited=False),
+    "save_interview_bank_draft": Rule(
+        ADMIN,
+        body=lambda w, r: {"questions": [{"key": "why", "text": "原因", "kind": "text"}]},
+        path=lambda w, r: {"bank_id": _iv_bank_with_change(w)},
+        audited=False,
+    ),
+    "publish_interview_bank": Rule(
+        ADMIN, body=lambda w, r: {}, path=lambda w, r: {"bank_id": _iv_bank_with_change(w)}
+    ),
+    "list_case_interviews": Rule(CASE_TARGET, path=_ho("case_id", "case")),
+    "start_case_interview": Rule(
+        HR_CLOUD, body=lambda w, r: {}, path=lambda w, r: {"case_id": w.fresh_case("approved")}
+    ),
+    "get_interview": Rule(
+        HR_CLOUD | {"auditor", "employee"}, path=lambda w, r: {"interview_id": _iv_open(w)}
+    ),
+    "send_interview_link": Rule(
+        HR_CLOUD, body=lambda w, r: {}, path=lambda w, r: {"interview_id": _iv_open(w)}
+    ),
+    "answer_own_interview": Rule(
+        frozenset({"employee"}),
+        body=lambda w, r: {"answers": IV_ANSWERS},
+        path=lambda w, r: {"interview_id": _iv_fresh(w)},
+    ),
+    "complete_interview": Rule(
+        HR_CLOUD,
+        body=lambda w, r: {"answers": IV_ANSWERS, "regrettable": True, "rehire_eligible": True},
+        path=lambda w, r: {"interview_id": _iv_fresh(w)},
+    ),
+    "interview_reason_counts": Rule(AUDIT_VIEW),
 }
 
 

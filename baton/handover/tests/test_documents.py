@@ -95,10 +95,30 @@ def test_keys_rotate_reencrypts(work: Any, users: dict[str, Any], settings: Any)
     with pytest.raises(Exception, match="no longer configured"):
         actions.read_document(doc, acting_user=users["employee"])
     settings.BATON_FILE_KEYS = {"k2026": settings.BATON_FILE_KEYS["k2026"], "dev": _dev_key()}
+    # Sealed secrets and certificates made under the old key are rotated too.
+    from baton.compliance import actions_certificates
+    from baton.core.sealed import unseal
+    from baton.integrations import actions_systems
+
+    settings.BATON_FILE_KEY_CURRENT = "dev"
+    system = actions_systems.create_system(
+        {"name": "IdP", "kind": "scim", "base_url": "https://93.184.215.14/v2"},
+        {"token": "t0ken-secret"},
+        acting_user=users["admin"],
+    )
+    cert = actions_certificates.issue_certificate(work.case, acting_user=users["hrbp.cloud"])
+    settings.BATON_FILE_KEY_CURRENT = "k2026"
     call_command("keys", "rotate")
     doc.refresh_from_db()
     assert doc.key_id == "k2026"
     assert actions.read_document(doc, acting_user=users["employee"]) == b"%PDF-1.4 hello"
+    system.refresh_from_db()
+    assert system.secrets_key_id == "k2026" and unseal(system) == {"token": "t0ken-secret"}
+    cert.refresh_from_db()
+    assert cert.key_id == "k2026"
+    settings.BATON_FILE_KEYS = {"k2026": settings.BATON_FILE_KEYS["k2026"]}
+    pdf = actions_certificates.read_certificate_pdf(cert, acting_user=users["hrbp.cloud"])
+    assert pdf.startswith(b"%PDF")
 
 
 def _dev_key() -> str:

@@ -25,7 +25,16 @@ class Command(BaseCommand):
         from baton.notify.actions import reencrypt_channel_secrets
 
         channels = reencrypt_channel_secrets()
+        from baton.audit.events import AuditEvent as E
+        from baton.compliance.actions_certificates import reencrypt_certificates
+        from baton.core.sealed import reseal_all
+        from baton.integrations.models import ConnectedSystem, Subscription
+
+        subscriptions = reseal_all(Subscription, E.SUBSCRIPTION_UPDATED)
+        systems = reseal_all(ConnectedSystem, E.SYSTEM_SECRETS_CHANGED)
+        certificates = reencrypt_certificates()
         self.stdout.write(
-            f"Re-encrypted {done} documents and {channels} channel secrets with key "
+            f"Re-encrypted {done} documents, {channels} channel secrets, {subscriptions} webhook "
+            f"and {systems} connected-system secrets and {certificates} certificates with key "
             f"{crypto.current_key_id()!r}."
         )

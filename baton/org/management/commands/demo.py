@@ -69,6 +69,9 @@ class Command(BaseCommand):
         # Connected systems first: the showcase's approvals plan revocations and pulls.
         integrations_demo.setup(log=log)
         handover_demo.showcase(log=log)
+        from baton.compliance import demo as compliance_demo
+
+        compliance_demo.showcase(log=log)
         from baton.notify import demo as notify_demo
 
         notify_demo.setup(log=log)

@@ -1,0 +1,35 @@
+"""A non-compete payment more than 60 days late alerts HR and finance, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from baton.compliance import actions_settlement as actions
+from baton.compliance.alerts import alert_late_non_compete_payments
+from baton.compliance.models import NonCompetePayment
+from baton.compliance.tests.test_settlement_views import INPUTS
+from baton.handover.models import ExitCase
+from baton.notify.models import Notification
+
+pytestmark = pytest.mark.django_db
+
+
+def test_late_non_compete_payments_alert_hr_and_finance_once(
+    users: dict[str, Any], approved_case: ExitCase
+) -> None:
+    hr = users["hrbp.cloud"]
+    s = actions.calculate(approved_case, INPUTS, acting_user=hr)
+    actions.decide_non_compete(
+        s, acting_user=hr, decision="activate", months=3, eligibility="核心算法工程师"
+    )
+    first = NonCompetePayment.objects.order_by("due_date").first()
+    assert first is not None
+    assert alert_late_non_compete_payments(first.due_date + dt.timedelta(days=60)) == 0
+    assert alert_late_non_compete_payments(first.due_date + dt.timedelta(days=61)) == 1
+    alerted = set(Notification.objects.filter(case=approved_case).values_list("user", flat=True))
+    assert {hr.pk, users["finance"].pk} <= alerted
+    assert users["employee"].pk not in alerted
+    assert alert_late_non_compete_payments(first.due_date + dt.timedelta(days=62)) == 0
