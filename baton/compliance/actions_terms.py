@@ -57,6 +57,12 @@ def case_inputs(case: ExitCase) -> dict[str, Any]:
     }
 
 
+def default_notice_date(case: ExitCase) -> dt.date:
+    """Until HR records the terms, notice counts as given on the (local) day the case was
+    submitted, else opened."""
+    return timezone.localdate(case.submitted_at or case.opened_at)
+
+
 def assess_case(
     case: ExitCase,
     terms: TerminationTerms | None = None,
@@ -66,7 +72,7 @@ def assess_case(
     """The legal assessment of a case's (recorded or default) terms against its last day."""
     terms = terms if terms is not None else TerminationTerms.objects.filter(case=case).first()
     code = terms.termination_type if terms else T.for_case(case)
-    notice_date = terms.notice_date if terms else (case.submitted_at or case.opened_at).date()
+    notice_date = terms.notice_date if terms else default_notice_date(case)
     return T.assess(
         code,
         notice_date,
@@ -153,6 +159,24 @@ def _snapshot(terms: TerminationTerms | None) -> dict[str, Any]:
         "early_release_agreed_at": terms.early_release_agreed_at,
         "union_notified_at": terms.union_notified_at,
     }
+
+
+def _audit(event: E, case: ExitCase, terms: TerminationTerms, actor: Any, **kwargs: Any) -> None:
+    """Terms are audited on the terms row (filed under the case's unit for HR and auditors),
+    not on the case: protected statuses such as a pregnancy must not reach the case timeline,
+    which managers, IT and finance read."""
+    trail.record_many(
+        [
+            trail.Change(
+                event,
+                terms,
+                business_unit_id=case.business_unit_id,
+                department_id=case.department_id,
+                **kwargs,
+            )
+        ],
+        actor=actor,
+    )
 
 
 def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -248,12 +272,14 @@ def record_terms(case: ExitCase, data: Mapping[str, Any], *, acting_user: Any) -
             setattr(terms, k, v)
         terms.save()
     _move_last_day(case, last_day, acting_user)
-    trail.record(
+    _audit(
         E.TERMINATION_RECORDED,
-        actor=acting_user,
-        subject=case,
+        case,
+        terms,
+        acting_user,
         changes=_diff(before, _snapshot(terms)),
         extra={
+            "case": case.pk,
             "earliest_last_day": assessment.notice.earliest,
             "legal_basis": list(assessment.notice.legal_basis),
             "steps": [s.code for s in assessment.steps],
@@ -281,12 +307,13 @@ def set_protection(
         terms.protection_note = note
     terms.save(update_fields=["protection", "protection_note", "updated_at"])
     blocked = assess_case(case, terms).blocked
-    trail.record(
+    _audit(
         E.PROTECTION_FLAG_SET,
-        actor=acting_user,
-        subject=case,
+        case,
+        terms,
+        acting_user,
         changes={"protection": (old, terms.active_protection)},
-        extra={"blocks_termination": bool(blocked)},
+        extra={"case": case.pk, "blocks_termination": bool(blocked)},
     )
     return terms
 

@@ -181,6 +181,7 @@ def _terms_out(user: Any, case: ExitCase) -> dict[str, Any]:
     code = terms.termination_type if terms else T.for_case(case)
     t = T.TYPES[code]
     n = a.notice
+    sees = _sees_protection(user, case)
     return {
         "case_id": case.pk,
         "recorded": terms is not None,
@@ -188,12 +189,10 @@ def _terms_out(user: Any, case: ExitCase) -> dict[str, Any]:
         "termination_type": code,
         "termination_label": str(t.label),
         "severance_owed": t.severance_owed,
-        "notice_date": terms.notice_date if terms else (case.submitted_at or case.opened_at).date(),
+        "notice_date": terms.notice_date if terms else actions.default_notice_date(case),
         "last_working_day": case.last_working_day,
         "pay_in_lieu": bool(terms and terms.pay_in_lieu),
-        "protection": (dict(terms.protection) if terms else {})
-        if _sees_protection(user, case)
-        else None,
+        "protection": (dict(terms.protection) if terms else {}) if sees else None,
         "union_notified_at": terms.union_notified_at if terms else None,
         "early_release_agreed_at": terms.early_release_agreed_at if terms else None,
         "notice": {
@@ -206,9 +205,12 @@ def _terms_out(user: Any, case: ExitCase) -> dict[str, Any]:
             "pay_in_lieu_applied": n.pay_in_lieu_applied,
             "in_probation": n.in_probation,
         },
-        "blocked": a.blocked,
+        # What blocks a termination names the protected status: for HR and the leaver only.
+        "blocked": a.blocked
+        if sees
+        else [_("Blocked by a protected status (HR has the details).")] * bool(a.blocked),
         "last_day_errors": a.last_day_errors,
-        "warnings": a.warnings,
+        "warnings": a.warnings if sees else [],
         "steps": [
             {
                 "code": s.code,

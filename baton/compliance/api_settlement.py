@@ -229,8 +229,9 @@ def release(request: AuthedRequest, case_id: int) -> dict[str, Any]:
     operation_id="decide_non_compete",
 )
 def decide(request: AuthedRequest, case_id: int, payload: NonCompeteIn) -> dict[str, Any]:
-    """Activate (1–24 months; monthly compensation ≥ 30 % of the 12-month average and ≥ the
-    local minimum wage; a monthly schedule) or waive the non-compete, at exit."""
+    """Activate (1–24 months; the agreed monthly compensation, else 30 % of the 12-month
+    average, never below the local minimum wage; a monthly schedule) or waive the non-compete,
+    at exit."""
     _role, s = _read(request, case_id)
     actions.decide_non_compete(
         s,

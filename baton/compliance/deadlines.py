@@ -60,8 +60,9 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class DeadlineRule:
     """One statutory obligation as it applies to a case: due `days` calendar days (or `years`)
-    after the last working day (or after the day after it, `from_next_day`), its legal basis
-    and the confidence of the source ([P] primary text, [S] secondary, [R] to be confirmed)."""
+    after the last working day (`from_next_day`: the text counts from the day after — the same
+    due day), its legal basis and the confidence of the source ([P] primary text, [S]
+    secondary, [R] to be confirmed)."""
 
     kind: K
     days: int
@@ -157,10 +158,11 @@ def add_years(day: dt.date, years: int) -> dt.date:
 
 def due_date(rule: DeadlineRule, last_day: dt.date) -> dt.date:
     """Calendar days (the statutes count 日, not working days)."""
-    start = last_day + dt.timedelta(days=1) if rule.from_next_day else last_day
     if rule.years:
-        return add_years(start, rule.years)
-    return start + dt.timedelta(days=rule.days)
+        return add_years(last_day, rule.years)
+    # "Within N days from the day after" (JP 翌日から10日以内) counts the day after as day 1,
+    # which ends on the same day as "within N days of" the last day (CN): last day + N.
+    return last_day + dt.timedelta(days=rule.days)
 
 
 def is_overdue(deadline: StatutoryDeadline, today: dt.date | None = None) -> bool:
@@ -402,6 +404,11 @@ def _task_accepted(task: HandoverTask) -> None:
     )
     if row is None:
         return
+    if (
+        row.kind == K.CERTIFICATE
+        and not task.case.certificates.filter(revoked_at__isnull=True).exists()
+    ):
+        return  # only issuing the certificate meets this deadline
     actor_id = (
         AuditEntry.objects.filter(
             subject_type="handover.handovertask",

@@ -256,7 +256,7 @@ def final_wage_due(last_day: dt.date, working_days: int, jurisdiction: str = "CN
 class NonCompeteTerms:
     monthly: Decimal
     floor: Decimal  # max(30 % × W12, local minimum wage)
-    raised_to_floor: bool  # an agreed amount below the floor was raised
+    raised_to_floor: bool  # an agreed amount is below 30 % (a warning; the agreement stands)
     months: int
     total: Decimal
 
@@ -269,14 +269,16 @@ def non_compete_terms(
     agreed_monthly: Decimal | None = None,
     rate: Decimal = Decimal("0.30"),
 ) -> NonCompeteTerms:
-    """Monthly compensation for an activated non-compete: the agreed amount, but never below 30 %
-    of the 12-month average wage nor below the local minimum wage (LCL 23; SPC Interp. (I)
-    36); at most 24 months (LCL 24)."""
+    """Monthly compensation for an activated non-compete (LCL 23, 24; SPC Interp. (I) 36): the
+    agreed amount, never below the local minimum wage; with no amount agreed, 30 % of the
+    12-month average wage, again never below the minimum wage. At most 24 months.
+    `raised_to_floor` says an agreed amount was below 30 % (a warning: courts and the 2025
+    guidance look at it, but the law does not replace an agreed amount)."""
     if not 0 < months <= MAX_NON_COMPETE_MONTHS:
         raise ValueError("months must be 1..24")
     floor = money(max(_d(rate) * _d(avg_wage), _d(local_min_wage)))
     agreed = money(_d(agreed_monthly)) if agreed_monthly is not None else None
-    monthly = max(agreed, floor) if agreed is not None else floor
+    monthly = max(agreed, money(_d(local_min_wage))) if agreed is not None else floor
     return NonCompeteTerms(
         monthly=monthly,
         floor=floor,
@@ -721,12 +723,16 @@ def build_statement(inp: Inputs, p: Params) -> Statement:
                     label=_("Non-compete: monthly compensation"),
                     # xgettext:no-python-format
                     formula=_(
-                        "The agreed amount, but not below 30 percent of the 12-month average "
-                        "wage nor below the local minimum wage."
+                        "The agreed amount, not below the local minimum wage; with none "
+                        "agreed, 30 percent of the 12-month average wage, not below the local "
+                        "minimum wage."
                     ),
                     inputs=nc_inputs,
                     amount=nc.monthly,
-                    note=_("The agreed amount was below the floor and is raised to it.")
+                    note=_(
+                        "The agreed amount is below 30 percent of the 12-month average wage: "
+                        "it stands (only the minimum wage is a floor), but it is a dispute risk."
+                    )
                     if nc.raised_to_floor
                     else "",
                     section="non_compete",

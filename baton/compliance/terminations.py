@@ -509,7 +509,13 @@ def assess(
     if top == "CN" and notice.in_probation and code == "ER_NO_FAULT":
         a.warnings.append(_("In probation, only LCL 40(1) and 40(2) grounds are allowed (LCL 21)."))
     if top == "CN" and active and code in ("EXPIRY", "EXPIRY_RENEWAL_REFUSED"):
-        a.warnings.append(_("The contract extends until the protected status ends (LCL 45)."))
+        # LCL 45: the contract is extended while the status lasts; ending it now is unlawful.
+        a.blocked.append(
+            _(
+                "The contract cannot end on expiry now: it extends until the protected status "
+                "ends (LCL 45); ending it earlier would be unlawful (2N, LCL 87)."
+            )
+        )
     if notice.confidence == "R":
         a.warnings.append(_("The notice rule is to be confirmed."))
     if last_day < notice_date:

@@ -255,7 +255,10 @@ def verify(request: HttpRequest, code: str) -> HttpResponse:
             "cert": cert,
             "employer": cert.legal_entity.name,
             "masked_name": docs.mask_name(str(facts.get("name", ""))),
-            "termination_date": cert.case.last_working_day,
+            # As stated on the paper (frozen at issue), and only if the paper states it (a JP
+            # 退職証明書 carries only the items the worker asked for).
+            "termination_date": facts.get("termination_date")
+            or str(facts.get("period", "")).rpartition("～")[2],
             "position": facts.get("position", ""),
             "kind_label": CertificateKind(cert.kind).label,
         },

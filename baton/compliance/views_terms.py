@@ -98,7 +98,7 @@ def case_compliance(request: AuthedRequest, pk: int) -> HttpResponse:
                         "termination_type": code,
                         "notice_date": terms.notice_date
                         if terms
-                        else (case.submitted_at or case.opened_at).date(),
+                        else actions_terms.default_notice_date(case),
                         "pay_in_lieu": bool(terms and terms.pay_in_lieu),
                     },
                 ),

@@ -205,3 +205,19 @@ def test_due_dates_are_calendar_days_after_the_last_day(last: dt.date, days: int
     keep = deadlines.DeadlineRule(K.CONTRACT_RETENTION, 0, "x", years=2, retention=True)
     kept = deadlines.due_date(keep, last)
     assert kept.year == last.year + 2 and (kept - last).days >= 730
+
+
+def test_within_n_days_from_the_day_after_ends_on_the_same_day_as_within_n_days() -> None:
+    """JP: the loss report is due 10 days from the day after the last day (翌日から10日以内):
+    a 31 March exit is due 10 April, like CN's "within 10 days"."""
+    from baton.compliance.deadlines import DeadlineRule, due_date
+    from baton.compliance.models import DeadlineKind
+
+    kind = next(iter(DeadlineKind))
+    jp = DeadlineRule(kind, 10, "雇用保険法施行規則 7", from_next_day=True)
+    cn = DeadlineRule(kind, 10, "x")
+    assert (
+        due_date(jp, dt.date(2026, 3, 31))
+        == dt.date(2026, 4, 10)
+        == due_date(cn, dt.date(2026, 3, 31))
+    )

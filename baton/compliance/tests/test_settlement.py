@@ -192,11 +192,16 @@ def test_final_wage_deadline_by_city() -> None:
 
 
 def test_non_compete_floor_and_schedule() -> None:
-    # Agreed below 30 %: raised to the floor.
+    # Agreed below 30 %: the agreement stands (only the minimum wage is a floor), flagged.
     t = calc.non_compete_terms(
         months=12, avg_wage=D("20000"), local_min_wage=MIN_WAGE, agreed_monthly=D("3000")
     )
-    assert t.monthly == D("6000.00") and t.raised_to_floor
+    assert t.monthly == D("3000.00") and t.raised_to_floor
+    # Agreed below the minimum wage: raised to it.
+    t = calc.non_compete_terms(
+        months=12, avg_wage=D("20000"), local_min_wage=MIN_WAGE, agreed_monthly=D("1000")
+    )
+    assert t.monthly == MIN_WAGE
     # A low earner: the minimum wage is the floor.
     t = calc.non_compete_terms(months=3, avg_wage=D("5000"), local_min_wage=MIN_WAGE)
     assert t.monthly == MIN_WAGE
@@ -381,6 +386,9 @@ def test_non_compete_floor_always_holds(months: int, w: Decimal, agreed: Decimal
     t = calc.non_compete_terms(
         months=months, avg_wage=w, local_min_wage=MIN_WAGE, agreed_monthly=agreed
     )
-    assert t.monthly >= calc.money(w * D("0.30")) and t.monthly >= MIN_WAGE
+    # Never below the minimum wage; with nothing agreed, never below 30 % (Interp. (I) 36).
+    assert t.monthly >= MIN_WAGE
+    if agreed is None:
+        assert t.monthly >= calc.money(w * D("0.30"))
     assert t.total == t.monthly * months
     assert len(calc.non_compete_schedule(dt.date(2025, 1, 31), months, t.monthly)) == months
