@@ -39,8 +39,6 @@ from baton.handover.models import CaseState, ExitCase
 
 # States in which the certificate may be issued: from approval on, whatever the handover.
 ISSUABLE_STATES = (CaseState.APPROVED, CaseState.HANDOVER, CaseState.CLEARED, CaseState.CLOSED)
-# The catalogue has no revocation event yet (asked of the lead); until it does, a revocation is
-# filed as an issuance entry whose change says `revoked_at`.
 REVOKED_EVENT = E.CERTIFICATE_REVOKED
 
 
@@ -107,8 +105,14 @@ def publish_template(
     kind: str, *, acting_user: Any, title: str, body: str, note: str = ""
 ) -> CertificateTemplate:
     """Publish a new version of a document's wording (the old versions stay, for the
-    certificates rendered from them)."""
-    authz.require(acting_user, Perm.TEMPLATE_MANAGE)
+    certificates rendered from them). The wording is the group's: only those who manage
+    templates over the whole group change it."""
+    authz.check_unit_setting(
+        acting_user,
+        Perm.TEMPLATE_MANAGE,
+        None,
+        _("Only group administrators change the wording of exit documents."),
+    )
     if kind not in docs.SPECS:
         raise InvalidInput.field("kind", _("Unknown document."))
     if not title.strip():

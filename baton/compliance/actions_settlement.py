@@ -398,6 +398,22 @@ def decide_non_compete(
         and NonCompetePayment.objects.filter(non_compete=existing, paid_at__isnull=False).exists()
     ):
         raise Conflict(_("Payments have been recorded; the decision stands."))
+    if (
+        decision != NonCompeteDecision.ACTIVATE
+        and existing is not None
+        and existing.decision == NonCompeteDecision.ACTIVATE
+        and existing.start_date is not None
+        and timezone.localdate() >= existing.start_date
+    ):
+        # SPC Interp. (I) 39: released during the restriction, the employee is owed the months
+        # restricted plus three more — never a silent waiver after the fact.
+        raise Conflict(
+            _(
+                "The restriction has already started: releasing the employee now costs the "
+                "months restricted so far plus three months' compensation (SPC Interpretation "
+                "(I) art. 39). Keep the decision and record the release with finance."
+            )
+        )
     if decision == NonCompeteDecision.ACTIVATE:
         if not isinstance(months, int) or not 1 <= months <= calc.MAX_NON_COMPETE_MONTHS:
             raise InvalidInput.field("months", _("A non-compete lasts 1 to 24 months."))
@@ -466,6 +482,12 @@ def record_non_compete_payment(
     amount: Decimal | str | None = None,
 ) -> NonCompetePayment:
     """Record that a monthly non-compete payment was made (HR or the finance queue)."""
+    # The settlement first (as decide_non_compete locks it): a decision made meanwhile cannot
+    # delete a payment being recorded.
+    settlement_ids = NonCompetePayment.objects.filter(pk=payment.pk).values_list(
+        "non_compete__settlement_id", flat=True
+    )
+    list(Settlement.objects.select_for_update().filter(pk__in=settlement_ids).values_list("pk"))
     p = (
         NonCompetePayment.objects.select_for_update()
         .select_related("non_compete__settlement__case")

@@ -33,3 +33,21 @@ def test_late_non_compete_payments_alert_hr_and_finance_once(
     assert {hr.pk, users["finance"].pk} <= alerted
     assert users["employee"].pk not in alerted
     assert alert_late_non_compete_payments(first.due_date + dt.timedelta(days=62)) == 0
+
+
+def test_waiving_after_the_restriction_started_is_refused_with_the_cost(
+    users: dict[str, Any], approved_case: ExitCase
+) -> None:
+    from baton.compliance.models import NonCompete
+    from baton.core.errors import Conflict
+
+    hr = users["hrbp.cloud"]
+    s = actions.calculate(approved_case, INPUTS, acting_user=hr)
+    nc = actions.decide_non_compete(
+        s, acting_user=hr, decision="activate", months=6, eligibility="核心算法工程师"
+    )
+    # As if the last day had passed and the restriction had begun.
+    NonCompete.objects.filter(pk=nc.pk).update(start_date=dt.date(2026, 1, 1))
+    with pytest.raises(Conflict, match="three months"):
+        actions.decide_non_compete(s, acting_user=hr, decision="waive")
+    assert NonCompetePayment.objects.filter(non_compete=nc).count() == 6

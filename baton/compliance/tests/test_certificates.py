@@ -265,6 +265,8 @@ def test_template_sandbox(users: dict[str, Any], approved_case: ExitCase) -> Non
         actions.publish_template(kind, acting_user=admin, title="离职证明", body="{reason}")
     with pytest.raises(PermissionDenied):
         actions.publish_template(kind, acting_user=users["employee"], title="x", body=body)
+    with pytest.raises(PermissionDenied):  # a business unit's HR does not reword the group's
+        actions.publish_template(kind, acting_user=users["hrbp.cloud"], title="x", body=body)
     v2 = actions.publish_template(
         kind, acting_user=admin, title="离职证明书", body=body.replace("特此证明。", "特此证明！")
     )
