@@ -37,8 +37,15 @@ from baton.handover import crypto
 from baton.handover.actions.cases import _require_case
 from baton.handover.models import CaseState, ExitCase
 
-# States in which the certificate may be issued: from approval on, whatever the handover.
-ISSUABLE_STATES = (CaseState.APPROVED, CaseState.HANDOVER, CaseState.CLEARED, CaseState.CLOSED)
+# A resignation needs no employer approval (LCL 37): once submitted, the certificate is due on
+# the last day whatever happens to the approval or the handover.
+ISSUABLE_STATES = (
+    CaseState.SUBMITTED,
+    CaseState.APPROVED,
+    CaseState.HANDOVER,
+    CaseState.CLEARED,
+    CaseState.CLOSED,
+)
 REVOKED_EVENT = E.CERTIFICATE_REVOKED
 
 
@@ -188,7 +195,7 @@ def issue_certificate(
     case = _lock_case(case)
     _require_case(acting_user, case, Perm.CASE_MANAGE)
     if case.state not in ISSUABLE_STATES:
-        raise Conflict(_("The certificate is issued once the exit is approved."))
+        raise Conflict(_("The certificate is issued once the exit is submitted."))
     if case.confidential and case.revealed_at is None:
         raise Conflict(_("Reveal the pre-resignation handover before issuing a certificate."))
     kind = docs.kind_for(case)

@@ -179,7 +179,7 @@ def test_only_hr_issues(users: dict[str, Any], approved_case: ExitCase) -> None:
     assert not Certificate.objects.exists()
 
 
-def test_not_before_approval_and_one_valid_at_a_time(users: dict[str, Any]) -> None:
+def test_not_for_a_draft_and_one_valid_at_a_time(users: dict[str, Any]) -> None:
     hr = users["hrbp.cloud"]
     emp = Employee.objects.get(user=users["employee"])
     case = ho.open_case(
@@ -187,10 +187,10 @@ def test_not_before_approval_and_one_valid_at_a_time(users: dict[str, Any]) -> N
         acting_user=users["employee"],
         exit_type=ExitType.RESIGNATION,
         last_working_day=dt.date(2026, 12, 31),
-        submit=True,
     )
-    with pytest.raises(Conflict):
+    with pytest.raises(Conflict):  # a draft is not a resignation yet
         actions.issue_certificate(case, acting_user=hr)
+    case = ho.submit_case(case, acting_user=users["employee"])
     from baton.handover import packs
 
     packs.install(acting_user=users["admin"])
@@ -416,3 +416,25 @@ def test_verification_without_login(
 
     assert anonymous.get("/verify/ABCDEFGHJKMNPQRS/").status_code == 404
     assert anonymous.get("/verify/short/").status_code == 404
+
+
+def test_a_submitted_resignation_gets_its_certificate_without_waiting_for_approval(
+    users: dict[str, Any],
+) -> None:
+    """LCL 37: a resignation needs no approval; the certificate never waits for one."""
+    from baton.handover import actions as ho
+    from baton.handover import packs
+    from baton.org.models import Employee
+
+    packs.install(acting_user=users["admin"])
+    leaver = Employee.objects.get(user=users["employee"])
+    case = ho.open_case(
+        leaver,
+        acting_user=users["employee"],
+        exit_type="resignation",
+        last_working_day=dt.date(2026, 12, 31),
+        submit=True,
+    )
+    assert case.state == "submitted"
+    cert = actions.issue_certificate(case, acting_user=users["hrbp.cloud"])
+    assert cert.number and cert.dated == dt.date(2026, 12, 31)
