@@ -246,12 +246,24 @@ def _inputs(s: Settlement, case: ExitCase, nc: NonCompete | None) -> calc.Inputs
     )
 
 
+def _pay_in_lieu_types(case: ExitCase) -> set[str]:
+    """The termination types whose notice may be paid in lieu (the pay-in-lieu rule's)."""
+    from baton.compliance import rules
+
+    found = rules.find(
+        "PAY_IN_LIEU", jurisdiction=rules.jurisdiction_for(case), on=case.last_working_day
+    )
+    return set(found.params.get("types", [])) if found else set()
+
+
 def _compute(s: Settlement, case: ExitCase) -> calc.Params:
     code, owed, lieu = _termination(case)
     s.termination_type = code
     s.severance_owed = owed
     if lieu is not None:
         s.pay_in_lieu = lieu  # the termination terms decide it
+    elif code not in _pay_in_lieu_types(case):
+        s.pay_in_lieu = False  # 代通知金 exists only where the law offers it (LCL 40)
     params = calc.params_for(case)
     nc = NonCompete.objects.filter(settlement=s).first() if s.pk else None
     st = calc.build_statement(_inputs(s, case, nc), params)

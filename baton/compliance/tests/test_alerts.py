@@ -51,3 +51,14 @@ def test_waiving_after_the_restriction_started_is_refused_with_the_cost(
     with pytest.raises(Conflict, match="three months"):
         actions.decide_non_compete(s, acting_user=hr, decision="waive")
     assert NonCompetePayment.objects.filter(non_compete=nc).count() == 6
+
+
+def test_pay_in_lieu_only_where_the_law_offers_it(
+    users: dict[str, Any], approved_case: ExitCase
+) -> None:
+    """A resignation has no 代通知金, whatever is ticked (LCL 40, Impl. Reg. 20)."""
+    s = actions.calculate(
+        approved_case, {**INPUTS, "pay_in_lieu": True}, acting_user=users["hrbp.cloud"]
+    )
+    assert not s.pay_in_lieu
+    assert not any(line["key"] == "pay_in_lieu" for line in s.lines)
