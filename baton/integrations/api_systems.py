@@ -54,13 +54,8 @@ def _system(user: Any, system_id: int) -> ConnectedSystem:
     return selectors.system(user, system_id)
 
 
-def sees_revocations(user: Any) -> bool:
-    """Revocations and their call logs are IT's evidence: IT, HR and auditors read them."""
-    return any(authz.has_perm(user, p) for p in (Perm.QUEUE_IT, Perm.CASE_MANAGE, Perm.AUDIT_VIEW))
-
-
 def revocations_of(user: Any) -> QuerySet[Revocation]:
-    if not sees_revocations(user):
+    if not selectors.sees_revocations(user):
         raise PermissionDenied(_("Access revocations are for IT, HR and auditors."))
     return authz.visible_to(
         user,

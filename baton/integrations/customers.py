@@ -41,6 +41,7 @@ from baton.handover.models import (
     ExitCase,
     HandoverTask,
 )
+from baton.integrations.business import WORKING_STATES
 from baton.integrations.calls import CallLog
 from baton.integrations.connectors import for_system
 from baton.integrations.connectors.base import ConnectorError, Leaver, Reassignment
@@ -57,10 +58,10 @@ from baton.org.models import Department, Employee, EmployeeStatus
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("receiver", "round_robin", "by_load")
-WORK_CASE_STATES = (CaseState.APPROVED, CaseState.HANDOVER)
+# Customers are handed over while the case is in handover (the states pulls run in too).
+WORK_CASE_STATES = WORKING_STATES
 # Exits that make someone unable to take customers over (a draft is not yet an exit).
 LEAVING_CASE_STATES = (CaseState.SUBMITTED, CaseState.APPROVED, CaseState.HANDOVER)
-LOAD_CASE_STATES = (CaseState.SUBMITTED, CaseState.APPROVED, CaseState.HANDOVER)
 UNAVAILABLE = (EmployeeStatus.DEPARTING, EmployeeStatus.DEPARTED)
 # A write-back left 'running' this long (its worker died) is claimed again.
 STALE_RUNNING = dt.timedelta(minutes=10)
@@ -322,7 +323,7 @@ def _current_load(people: list[int], *, exclude_case: int) -> dict[int, int]:
         BusinessItem.objects.filter(
             kind=BusinessKind.CUSTOMER,
             new_owner_id__in=people,
-            case__state__in=LOAD_CASE_STATES,
+            case__state__in=LEAVING_CASE_STATES,
         )
         .exclude(case_id=exclude_case)
         .values("new_owner_id")

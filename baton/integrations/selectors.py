@@ -60,3 +60,9 @@ def serves(system: ConnectedSystem, case: Any) -> bool:
     return system.legal_entity_id in (None, case.legal_entity_id) and (
         system.business_unit_id in (None, case.business_unit_id)
     )
+
+
+def sees_revocations(user: Any) -> bool:
+    """Revocations and their call logs are IT's evidence: IT, HR and auditors read them, not
+    leavers or receivers."""
+    return any(authz.has_perm(user, p) for p in (Perm.QUEUE_IT, Perm.CASE_MANAGE, Perm.AUDIT_VIEW))

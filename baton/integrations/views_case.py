@@ -21,7 +21,7 @@ from baton.access.authz import Perm
 from baton.core.errors import ActionError
 from baton.core.http import AuthedRequest
 from baton.handover.models import ExitCase
-from baton.integrations import actions_systems, customers
+from baton.integrations import actions_systems, customers, selectors
 from baton.integrations.models import (
     OPEN_REVOCATION,
     BusinessItem,
@@ -33,11 +33,6 @@ from baton.integrations.models import (
 
 PAGE_SIZE = 50
 LIVE_PULLS = ("queued", "running")
-
-
-def _sees_evidence(user: Any) -> bool:
-    """Call logs are IT's evidence: IT, HR and auditors read them, not leavers or receivers."""
-    return any(authz.has_perm(user, p) for p in (Perm.QUEUE_IT, Perm.CASE_MANAGE, Perm.AUDIT_VIEW))
 
 
 def _revocations(user: Any, perm: Perm = Perm.CASE_VIEW) -> QuerySet[Revocation]:
@@ -81,7 +76,7 @@ def case_section(request: AuthedRequest, pk: int) -> HttpResponse:
             "pulls": pulls,
             "kinds": kinds,
             "live": live,
-            "evidence": _sees_evidence(user),
+            "evidence": selectors.sees_revocations(user),
             "handles_customers": handles_customers,
         },
     )
@@ -91,7 +86,7 @@ def case_section(request: AuthedRequest, pk: int) -> HttpResponse:
 def revocation_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     """One revocation and every call made for it: the evidence of its task."""
     user = request.user
-    if not _sees_evidence(user):
+    if not selectors.sees_revocations(user):
         raise PermissionDenied(_("Connector call logs are for IT, HR and auditors."))
     revocation = authz.get_for(user, Perm.CASE_VIEW, _revocations(user), pk=pk)
     return render(
