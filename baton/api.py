@@ -21,9 +21,11 @@ from baton.audit.api import router as audit_router
 from baton.compliance.api import router as compliance_router
 from baton.core.errors import ActionError
 from baton.handover.api import router as handover_router
+from baton.imports.api import router as imports_router
 from baton.integrations.api import router as integrations_router
 from baton.notify.api import router as notify_router
 from baton.org.api import router as org_router
+from baton.org.api_duplicates import router as org_duplicates_router
 
 api = NinjaAPI(
     title="Baton API",
@@ -36,12 +38,14 @@ api = NinjaAPI(
     urls_namespace="api",
 )
 api.add_router("/org", org_router)
+api.add_router("/org", org_duplicates_router)
 api.add_router("/access", access_router)
 api.add_router("/audit", audit_router)
 api.add_router("/handover", handover_router)
 api.add_router("/notify", notify_router)
 api.add_router("/integrations", integrations_router)
 api.add_router("/compliance", compliance_router)
+api.add_router("/imports", imports_router)
 
 
 def _field_name(loc: list[Any]) -> str:

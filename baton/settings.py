@@ -6,6 +6,7 @@ Everything deploy-specific comes from the environment:
 - BATON_SECRET_KEY    (required in production; `baton check --deploy` refuses the dev key)
 - BATON_DEBUG         ("1" for development)
 - BATON_ALLOWED_HOSTS (comma-separated)
+- BATON_LOOKUP_KEY    (required in production; keys the lookup hashes of ID card numbers)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "baton.notify",
     "baton.integrations",
     "baton.compliance",
+    "baton.imports",
 ]
 
 MIDDLEWARE = [
@@ -176,6 +178,9 @@ MEDIA_ROOT = DATA_DIR / "files"
 # {"key-id": "<base64 32 bytes>"}; without it a development key is derived from SECRET_KEY.
 BATON_FILE_KEYS: dict[str, str] = json.loads(os.environ.get("BATON_FILE_KEYS", "{}") or "{}")
 BATON_FILE_KEY_CURRENT = os.environ.get("BATON_FILE_KEY_CURRENT", "")
+# The key of the lookup hashes of ID card numbers (base64 of 32 bytes; `baton keys new` makes
+# one). Unlike the file keys it never rotates: hashes must stay comparable across imports.
+BATON_LOOKUP_KEY = os.environ.get("BATON_LOOKUP_KEY", "")
 BATON_MAX_UPLOAD_BYTES = int(os.environ.get("BATON_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

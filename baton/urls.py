@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("baton.notify.urls")),
     path("", include("baton.integrations.urls")),
     path("compliance/", include("baton.compliance.urls")),
+    path("imports/", include("baton.imports.urls")),
     path("", include((compliance_public, "compliance_public"))),
     path("", include((public_urlpatterns, "public"))),
     path("", core_views.home, name="home"),

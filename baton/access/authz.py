@@ -107,6 +107,10 @@ VIEW_PERM_OF = {
     "org.contract": P.RECORDS_VIEW,
     "org.agreement": P.RECORDS_VIEW,
     "org.lifecycleevent": P.RECORDS_VIEW,
+    "org.attendanceday": P.RECORDS_VIEW,
+    "org.leaverecord": P.RECORDS_VIEW,
+    "org.performancerating": P.RECORDS_VIEW,
+    "org.compensationchange": P.RECORDS_VIEW,
     "audit.auditentry": P.AUDIT_VIEW,
     "access.user": P.USERS_MANAGE,
     "access.roleassignment": P.USERS_MANAGE,
@@ -134,6 +138,10 @@ EMPLOYEE_PATH = {
     "org.contract": "employee__",
     "org.agreement": "employee__",
     "org.lifecycleevent": "employee__",
+    "org.attendanceday": "employee__",
+    "org.leaverecord": "employee__",
+    "org.performancerating": "employee__",
+    "org.compensationchange": "employee__",
 }
 
 

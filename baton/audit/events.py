@@ -148,3 +148,13 @@ class AuditEvent(models.IntegerChoices):
     INTERVIEW_STARTED = 751, _("Exit interview started")
     INTERVIEW_COMPLETED = 752, _("Exit interview completed")
     INTERVIEW_LINK_SENT = 753, _("Exit interview link sent")
+    # 8xx data migration: imports, exports, duplicates
+    IMPORT_UPLOADED = 800, _("Import file uploaded")
+    IMPORT_VALIDATED = 801, _("Import validated")
+    IMPORT_COMMITTED = 802, _("Import committed")
+    IMPORT_DISCARDED = 803, _("Import discarded")
+    IMPORT_FAILED = 804, _("Import failed")
+    IMPORT_MAPPING_SAVED = 805, _("Import mapping saved")
+    DATA_EXPORTED = 810, _("Data exported")
+    EMPLOYEES_MERGED = 820, _("Duplicate employee records merged")
+    ID_NUMBER_RECORDED = 821, _("ID card number recorded")

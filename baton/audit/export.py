@@ -15,14 +15,9 @@ from django.utils.translation import gettext as _
 from baton.audit.events import AuditEvent
 from baton.audit.models import AuditEntry
 
-FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formula injection: prefix formula-leading text with a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_LEAD):
-        return "'" + value
-    return value
+# Re-exported: other exports import safe_cell from here.
+from baton.core.cells import FORMULA_LEAD as FORMULA_LEAD
+from baton.core.cells import safe_cell as safe_cell
 
 
 def header() -> list[str]:

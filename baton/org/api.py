@@ -339,8 +339,11 @@ def employee_queryset() -> QuerySet[Employee]:
 
 
 def employee_filters(qs: QuerySet[Any], request: HttpRequest) -> QuerySet[Any]:
-    """?q= (name, number, email prefix) &department= (subtree) &business_unit= &status="""
+    """?q= (name, number, email prefix) &department= (subtree) &business_unit= &status=
+    (records merged into another never listed)"""
     g = request.GET
+    # A record merged into another is the same person: lists show the survivor only.
+    qs = qs.filter(merged_into__isnull=True)
     if q := g.get("q", "").strip():
         qs = qs.filter(
             Q(name__startswith=q) | Q(employee_number__startswith=q) | Q(email__istartswith=q)

@@ -2,36 +2,45 @@
 admin and manufacturing, with contracts, agreements, history and a login for every role.
 
 Deterministic by seed. Built with bulk inserts (100,000 people take a minute or two, not hours)
-and audited as one bulk-load entry per kind of record.
+and audited as one bulk-load entry per kind of record. Besides contracts and lifecycle events the
+group has pay history, yearly ratings, leave and the last two weeks of attendance, so that an
+export can be imported again and compared.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from baton.access.models import Role, RoleAssignment, User
 from baton.audit import trail
 from baton.audit.events import AuditEvent
+from baton.core.workdays import is_working_day
 from baton.org.actions import number_prefix
 from baton.org.models import (
     Agreement,
+    AttendanceDay,
     BusinessUnit,
     City,
+    CompensationChange,
     Contract,
     Department,
     Employee,
     EmployeeNumberSequence,
     Group,
+    LeaveRecord,
     LegalEntity,
     LifecycleEvent,
+    PerformanceRating,
     Position,
     PositionFamily,
 )
@@ -118,6 +127,35 @@ FUNCTION_DEPTS = {
     "manufacturing": ["一车间", "二车间", "设备部"],
 }
 TEAM_SIZE = 40
+
+PROMOTION_RAISE_PCT = 12
+PAY_REASONS = {
+    "hire": "入职定薪",
+    "annual": "年度调薪 +{pct}%",
+    "promotion": "晋升调薪 +{pct}%",
+    "retention": "保留调薪 +{pct}%",
+}
+# Yearly ratings S/A/B/C/D at 5/20/55/15/5 %: the normal quantiles that split them.
+RATING_CUTS = [(1.645, "S"), (0.674, "A"), (-0.842, "B"), (-1.645, "C")]
+RATING_YEARS = (2023, 2024, 2025)
+LEAVE_FROM, LEAVE_UNTIL = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
+# (leave type, records per year at most, working days it may take)
+LEAVE_PLAN = [
+    ("annual", 2, (1, 1, 2, 3, 5)),
+    ("sick", 1, (0.5, 1, 1, 2, 3)),
+    ("personal", 0.5, (0.5, 1)),
+    ("compensatory", 0.5, (1,)),
+]
+RARE_LEAVE = [
+    ("marriage", 0.01, (3, 10)),
+    ("paternity", 0.01, (10, 15)),
+    ("bereavement", 0.01, (3,)),
+]
+ATTENDANCE_DAYS = 10
+PAY_FIELDS = ("employee", "effective_date", "change_type", "monthly_base", "currency", "reason")
+RATING_FIELDS = ("employee", "period", "rating", "score")
+LEAVE_FIELDS = ("employee", "leave_type", "start_date", "end_date", "days")
+ATTENDANCE_FIELDS = ("employee", "date", "status", "clock_in", "clock_out")
 
 
 @dataclass
@@ -335,10 +373,14 @@ def build(employees: int = 600, seed: int = 7, log: Callable[[str], None] = prin
 
 
 def _records(rng: random.Random) -> dict[str, int]:
-    """Contracts, agreements and lifecycle history for everyone, in bulk."""
+    """Contracts, agreements, lifecycle history and pay history for everyone, in bulk; then
+    ratings, leave and attendance (drawn after everything else, so adding them left the rest of
+    the demo as it was)."""
     contracts: list[Contract] = []
     agreements: list[Agreement] = []
     events: list[LifecycleEvent] = []
+    pay_changes: list[tuple[Any, ...]] = []
+    people: list[tuple[int, dt.date, dt.date | None, str]] = []
     counts = Counter[str]()
     fam_of = dict(Position.objects.values_list("id", "family__code"))
     rows = Employee.objects.values_list(
@@ -364,10 +406,13 @@ def _records(rng: random.Random) -> dict[str, int]:
             LifecycleEvent.objects.bulk_create(events, batch_size=5000)
             counts["lifecycle_events"] += len(events)
             events.clear()
+        if len(pay_changes) >= 40000 or final:
+            _insert(CompensationChange, PAY_FIELDS, pay_changes, counts, "compensation_changes")
 
     for emp_id, entity_id, hire, status, term, position_id, _dept_id in rows.iterator(5000):
         end_of_service = term or TODAY
         fam = fam_of[position_id]
+        people.append((emp_id, hire, term, status))
         # Contracts: 3-year fixed terms; after two, open-ended (LCL 14).
         start, n = hire, 1
         while True:
@@ -411,34 +456,52 @@ def _records(rng: random.Random) -> dict[str, int]:
         salary = {"sales": 12000, "engineering": 22000, "admin": 10000, "manufacturing": 7500}[
             fam
         ] * rng.uniform(0.8, 1.4)
+        pay = [_Pay(hire, "hire", salary, 0)]
         day = hire + dt.timedelta(days=365)
         while day < end_of_service:
             raise_pct = rng.choice([0, 3, 5, 8, 10, 15])
             if raise_pct:
                 salary *= 1 + raise_pct / 100
-                events.append(
-                    LifecycleEvent(
-                        employee_id=emp_id,
-                        event_type="pay_change",
-                        effective_date=day,
-                        details={"monthly_salary": round(salary), "raise_pct": raise_pct},
-                    )
+                event = LifecycleEvent(
+                    employee_id=emp_id,
+                    event_type="pay_change",
+                    effective_date=day,
+                    details={"monthly_salary": round(salary), "raise_pct": raise_pct},
                 )
+                events.append(event)
+                pay.append(_Pay(day, "annual", salary, raise_pct, event))
             if rng.random() < 0.08:
                 events.append(
                     LifecycleEvent(employee_id=emp_id, event_type="promotion", effective_date=day)
                 )
+                # A promotion comes with a raise, and later reviews build on it.
+                salary *= 1 + PROMOTION_RAISE_PCT / 100
+                pay.append(_Pay(day, "promotion", salary, PROMOTION_RAISE_PCT))
             day += dt.timedelta(days=365)
         if rng.random() < 0.04:
-            events.append(
-                LifecycleEvent(
-                    employee_id=emp_id,
-                    event_type="retention_raise",
-                    effective_date=min(end_of_service, TODAY)
-                    - dt.timedelta(days=rng.randrange(30, 200)),
-                    details={"raise_pct": rng.choice([10, 15, 20])},
+            when = min(end_of_service, TODAY) - dt.timedelta(days=rng.randrange(30, 200))
+            raise_pct = rng.choice([10, 15, 20])
+            if when > hire + dt.timedelta(days=30):  # (never before the person was hired)
+                events.append(
+                    LifecycleEvent(
+                        employee_id=emp_id,
+                        event_type="retention_raise",
+                        effective_date=when,
+                        details={"raise_pct": raise_pct},
+                    )
                 )
+                _retention_raise(pay, when, raise_pct)
+        pay_changes.extend(
+            (
+                emp_id,
+                p.day,
+                p.kind,
+                Decimal(round(p.salary)),
+                "CNY",
+                PAY_REASONS[p.kind].format(pct=p.pct),
             )
+            for p in pay
+        )
         if status == "departed" and term is not None:
             events.append(
                 LifecycleEvent(
@@ -489,7 +552,136 @@ def _records(rng: random.Random) -> dict[str, int]:
                 )
         flush()
     flush(final=True)
+    _ratings_leave_attendance(rng, people, counts)
     return dict(counts)
+
+
+@dataclass(slots=True)
+class _Pay:
+    """One step of a person's monthly base pay while the demo draws it."""
+
+    day: dt.date
+    kind: str
+    salary: float
+    pct: int
+    event: LifecycleEvent | None = None
+
+
+def _retention_raise(pay: list[_Pay], when: dt.date, pct: int) -> None:
+    """A retention raise on `when`; the steps after it (and their pay-change events) build on
+    the raised pay."""
+    factor = 1 + pct / 100
+    i = bisect.bisect_right([p.day for p in pay], when)
+    pay.insert(i, _Pay(when, "retention", pay[i - 1].salary * factor, pct))
+    for later in pay[i + 1 :]:
+        later.salary *= factor
+        if later.event is not None:
+            later.event.details["monthly_salary"] = round(later.salary)
+
+
+def _insert(
+    model: Any, fields: tuple[str, ...], rows: list[tuple[Any, ...]], counts: Counter[str], key: str
+) -> None:
+    """Insert prepared rows (values in `fields` order, already what the database takes) in
+    batches. Plain INSERTs rather than bulk_create for the pay, rating, leave and attendance
+    tables: they are twice the rows of everything else, and bulk_create's per-value
+    preparation would double the time to build the demo."""
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(model._meta.get_field(f).column) for f in fields)
+    sql = (
+        f"INSERT INTO {qn(model._meta.db_table)} ({columns}) "  # noqa: S608 — fixed names
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 5000):
+            cursor.executemany(sql, rows[start : start + 5000])
+    counts[key] += len(rows)
+    rows.clear()
+
+
+def _clock(hour: int, minute: int, n: int) -> list[Any]:
+    """`n` consecutive minutes from hour:minute, as the database takes a time."""
+    first = hour * 60 + minute
+    return [
+        connection.ops.adapt_timefield_value(dt.time((first + m) // 60, (first + m) % 60))
+        for m in range(n)
+    ]
+
+
+def _ratings_leave_attendance(
+    rng: random.Random, people: list[tuple[int, dt.date, dt.date | None, str]], counts: Counter[str]
+) -> None:
+    """Yearly ratings for 2023–2025, leave taken in 2025–2026, and attendance on the last
+    working days before TODAY for the people still employed, in bulk."""
+    ratings: list[tuple[Any, ...]] = []
+    leaves: list[tuple[Any, ...]] = []
+    days: list[tuple[Any, ...]] = []
+    tables = [
+        (PerformanceRating, RATING_FIELDS, ratings, "performance_ratings"),
+        (LeaveRecord, LEAVE_FIELDS, leaves, "leave_records"),
+        (AttendanceDay, ATTENDANCE_FIELDS, days, "attendance_days"),
+    ]
+    on_time, late, leave_at = _clock(8, 40, 50), _clock(9, 31, 50), _clock(17, 30, 180)
+    workdays = [
+        LEAVE_FROM + dt.timedelta(days=n)
+        for n in range((LEAVE_UNTIL - LEAVE_FROM).days + 1)
+        if is_working_day(LEAVE_FROM + dt.timedelta(days=n))
+    ]
+    last = bisect.bisect_left(workdays, TODAY)
+    recent = range(last - ATTENDANCE_DAYS, last)  # indexes into workdays
+    for emp_id, hire, term, status in people:
+        # Rated for a year worked from its first three quarters to its end; talent persists.
+        talent = rng.gauss(0, 0.6)
+        for year in RATING_YEARS:
+            if hire <= dt.date(year, 9, 30) and (term is None or term > dt.date(year, 12, 31)):
+                z = talent + rng.gauss(0, 0.8)
+                rating = next((r for cut, r in RATING_CUTS if z >= cut), "D")
+                score = min(100.0, max(0.0, 75 + 10 * z))
+                ratings.append((emp_id, str(year), rating, Decimal(f"{score:.2f}")))
+        # Leave: whole working days (or half of one), never overlapping, within the service.
+        lo = bisect.bisect_left(workdays, max(hire, LEAVE_FROM))
+        hi = bisect.bisect_right(workdays, min(term or TODAY, TODAY))
+        limit = bisect.bisect_right(workdays, term) if term else len(workdays)
+        taken: set[int] = set()
+        if hi > lo:
+            years = (hi - lo) / 250
+            plan = [
+                (t, int(rng.random() * (per * years + 1)), sizes) for t, per, sizes in LEAVE_PLAN
+            ]
+            plan += [(t, 1, sizes) for t, p, sizes in RARE_LEAVE if rng.random() < p * years]
+            for leave_type, n, sizes in plan:
+                for _ in range(n):
+                    size = rng.choice(sizes)
+                    first = rng.randrange(lo, hi)
+                    span = range(first, first + math.ceil(size))
+                    if span.stop > limit or not taken.isdisjoint(span):
+                        continue
+                    taken.update(span)
+                    start, end = workdays[span.start], workdays[span.stop - 1]
+                    leaves.append((emp_id, leave_type, start, end, Decimal(str(size))))
+        if term is None and status in ("active", "probation"):
+            for i in recent:
+                if workdays[i] < hire:
+                    continue
+                r = rng.random()
+                if i in taken:
+                    days.append((emp_id, workdays[i], "leave", None, None))
+                elif r < 0.93:
+                    status_, clock_in = (
+                        ("present", rng.choice(on_time))
+                        if r < 0.85
+                        else ("late", rng.choice(late))
+                        if r < 0.9
+                        else ("remote", rng.choice(on_time))
+                    )
+                    days.append((emp_id, workdays[i], status_, clock_in, rng.choice(leave_at)))
+                else:
+                    days.append((emp_id, workdays[i], "trip" if r < 0.98 else "absent", None, None))
+        for model, fields, rows, key in tables:
+            if len(rows) >= 40000:
+                _insert(model, fields, rows, counts, key)
+    for model, fields, rows, key in tables:
+        _insert(model, fields, rows, counts, key)
 
 
 def _logins(

@@ -23,6 +23,8 @@ class Group(models.Model):
         _("employee number pattern"), max_length=100, default="{group}{bu}{yy}{seq:05}"
     )
 
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
+
     class Meta:
         verbose_name = _("group")
 
@@ -39,6 +41,8 @@ class City(models.Model):
     province = models.CharField(_("province"), max_length=100, blank=True)
     jurisdiction = models.CharField(_("jurisdiction"), max_length=16, default="CN")
     time_zone = models.CharField(_("time zone"), max_length=64, default="Asia/Shanghai")
+
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("city")
@@ -61,6 +65,8 @@ class BusinessUnit(models.Model):
         City, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("head-office city")
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("business unit")
@@ -95,6 +101,8 @@ class LegalEntity(models.Model):
         City, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("registered city")
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("legal entity")
@@ -137,6 +145,8 @@ class Department(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
 
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
+
     class Meta:
         verbose_name = _("department")
         constraints = [
@@ -155,6 +165,8 @@ class PositionFamily(models.Model):
 
     code = models.CharField(_("code"), max_length=32, unique=True)
     name = models.CharField(_("name"), max_length=100)
+
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("position family")
@@ -185,6 +197,8 @@ class Position(models.Model):
         verbose_name=_("department"),
     )
     is_active = models.BooleanField(_("active"), default=True)
+
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("position")
@@ -247,6 +261,32 @@ class Employee(models.Model):
         _("status"), max_length=16, choices=EmployeeStatus.choices, default=EmployeeStatus.ACTIVE
     )
     termination_date = models.DateField(_("termination date"), null=True, blank=True)
+    # The person's number in the HR system the group migrated from (imports match on it when a
+    # file carries no Baton employee number).
+    # NULL (not "") when absent, so uniqueness needs no query for the many who have none.
+    legacy_id = models.CharField(_("previous system ID"), max_length=64, null=True, blank=True)
+    # Resident identity card number (居民身份证号): stored encrypted (AES-256-GCM, bound to
+    # the row), looked up by a keyed hash (HMAC-SHA-256 under the lookup key), shown masked.
+    id_number_blob = models.BinaryField(null=True, blank=True, editable=False)
+    id_number_key_id = models.CharField(max_length=32, blank=True, editable=False)
+    id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    id_number_hint = models.CharField(_("ID number (masked)"), max_length=32, blank=True)
+    # Further attributes a migration brings (job level, overtime, satisfaction scores…), kept
+    # for analytics. Protected attributes (gender, age, marital status…) are kept apart so no
+    # model can take them as features by accident; they serve fairness reports only.
+    attributes = models.JSONField(_("attributes"), default=dict, blank=True)
+    protected_attributes = models.JSONField(_("protected attributes"), default=dict, blank=True)
+    # When this record was found to be the same person as another and folded into it.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_records",
+        verbose_name=_("merged into"),
+    )
+    # The import batch that last wrote this row (imports use it to spot a key repeated in a file).
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -260,6 +300,9 @@ class Employee(models.Model):
                 condition=Q(termination_date__isnull=True)
                 | Q(termination_date__gte=models.F("hire_date")),
                 name="employee_termination_after_hire",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "legacy_id"], name="employee_legacy_id_unique"
             ),
         ]
         indexes = [
@@ -318,6 +361,7 @@ class Contract(models.Model):
     probation_end_date = models.DateField(_("probation end date"), null=True, blank=True)
     signed_on = models.DateField(_("signed on"), null=True, blank=True)
     sequence = models.PositiveSmallIntegerField(_("contract number (1st, 2nd…)"), default=1)
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("contract")
@@ -357,6 +401,7 @@ class Agreement(models.Model):
     terms = models.JSONField(_("terms"), default=dict, blank=True)
     document = models.FileField(_("document"), upload_to="agreements/%Y/", null=True, blank=True)
     document_sha256 = models.CharField(max_length=64, blank=True)
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("agreement")
@@ -397,6 +442,7 @@ class LifecycleEvent(models.Model):
     details = models.JSONField(_("details"), default=dict, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("lifecycle event")
@@ -405,3 +451,153 @@ class LifecycleEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_type_display()} {self.effective_date}"
+
+
+# ---------------------------------------------------------------- lifecycle data (imported)
+
+
+class AttendanceStatus(models.TextChoices):
+    PRESENT = "present", _("Present")
+    ABSENT = "absent", _("Absent")
+    LATE = "late", _("Late")
+    LEAVE = "leave", _("On leave")
+    BUSINESS_TRIP = "trip", _("Business trip")
+    REMOTE = "remote", _("Remote")
+    REST = "rest", _("Rest day")
+    HOLIDAY = "holiday", _("Holiday")
+
+
+class AttendanceDay(models.Model):
+    """One employee's attendance on one day (考勤): clock-in/out times or a status. The largest
+    table Baton keeps (a year of a 100,000-person group is ~25 million rows): narrow on purpose."""
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, related_name="+", verbose_name=_("employee")
+    )
+    date = models.DateField(_("date"))
+    status = models.CharField(
+        _("status"),
+        max_length=8,
+        choices=AttendanceStatus.choices,
+        default=AttendanceStatus.PRESENT,
+    )
+    clock_in = models.TimeField(_("clock-in"), null=True, blank=True)
+    clock_out = models.TimeField(_("clock-out"), null=True, blank=True)
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("attendance day")
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "date"], name="attendance_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_status_display()}"
+
+
+class LeaveType(models.TextChoices):
+    ANNUAL = "annual", _("Annual leave")
+    SICK = "sick", _("Sick leave")
+    PERSONAL = "personal", _("Personal leave")
+    MARRIAGE = "marriage", _("Marriage leave")
+    MATERNITY = "maternity", _("Maternity leave")
+    PATERNITY = "paternity", _("Paternity leave")
+    NURSING = "nursing", _("Nursing leave")
+    BEREAVEMENT = "bereavement", _("Bereavement leave")
+    COMPENSATORY = "compensatory", _("Compensatory leave (调休)")
+    OTHER = "other", _("Other leave")
+
+
+class LeaveRecord(models.Model):
+    """Leave taken (or approved) by an employee."""
+
+    employee = models.ForeignKey(
+        Employee, on_delete=models.CASCADE, related_name="leave_records", verbose_name=_("employee")
+    )
+    leave_type = models.CharField(_("leave type"), max_length=16, choices=LeaveType.choices)
+    start_date = models.DateField(_("start date"))
+    end_date = models.DateField(_("end date"))
+    days = models.DecimalField(_("days"), max_digits=6, decimal_places=2)
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("leave record")
+        ordering = ["employee_id", "start_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee", "leave_type", "start_date"], name="leave_record_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_date__gte=models.F("start_date")), name="leave_end_after_start"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_leave_type_display()} {self.start_date}–{self.end_date}"
+
+
+class PerformanceRating(models.Model):
+    """A performance rating for one review period ("2025", "2025H1", "2025Q3")."""
+
+    employee = models.ForeignKey(
+        Employee,
+        on_delete=models.CASCADE,
+        related_name="performance_ratings",
+        verbose_name=_("employee"),
+    )
+    period = models.CharField(_("period"), max_length=16)
+    rating = models.CharField(_("rating"), max_length=16)
+    score = models.DecimalField(_("score"), max_digits=6, decimal_places=2, null=True, blank=True)
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("performance rating")
+        ordering = ["employee_id", "period"]
+        constraints = [
+            models.UniqueConstraint(fields=["employee", "period"], name="performance_rating_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.period}: {self.rating}"
+
+
+class CompensationChangeType(models.TextChoices):
+    HIRE = "hire", _("Starting pay")
+    ANNUAL = "annual", _("Annual review")
+    PROMOTION = "promotion", _("Promotion")
+    RETENTION = "retention", _("Retention raise")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+    REDUCTION = "reduction", _("Reduction")
+
+
+class CompensationChange(models.Model):
+    """A change of an employee's monthly base pay (retention raises included: the attrition
+    model reads them)."""
+
+    employee = models.ForeignKey(
+        Employee,
+        on_delete=models.CASCADE,
+        related_name="compensation_changes",
+        verbose_name=_("employee"),
+    )
+    effective_date = models.DateField(_("effective date"))
+    change_type = models.CharField(
+        _("change type"), max_length=16, choices=CompensationChangeType.choices
+    )
+    monthly_base = models.DecimalField(_("monthly base pay"), max_digits=12, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    import_batch_id = models.BigIntegerField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("compensation change")
+        ordering = ["employee_id", "effective_date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employee", "effective_date", "change_type"],
+                name="compensation_change_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.effective_date} {self.monthly_base} {self.currency}"

@@ -1,11 +1,13 @@
 from django.urls import path
 
-from baton.org import views
+from baton.org import views, views_duplicates
 
 app_name = "org"
 urlpatterns = [
     path("people/", views.employees, name="employees"),
     path("people/new/", views.employee_create, name="employee_create"),
+    path("org/duplicates/", views_duplicates.duplicate_list, name="duplicates"),
+    path("org/duplicates/merge/", views_duplicates.duplicate_merge, name="duplicate_merge"),
     path("people/<int:pk>/", views.employee, name="employee"),
     path("people/<int:pk>/edit/", views.employee_edit, name="employee_edit"),
     path("people/<int:pk>/<str:kind>/add/", views.employee_record_add, name="employee_record_add"),

@@ -111,6 +111,28 @@ REVOCATIONS_VIEW = frozenset({"admin", "hrbp.cloud", "hrbp.devices", "it", "audi
 REVOCATION_TARGET = frozenset({"admin", "hrbp.cloud", "it", "auditor"})
 REVOCATION_ACT = frozenset({"admin", "it"})
 LAST_DAY = dt.date.today() + dt.timedelta(days=60)
+# Duplicate people: HR of any unit (and group admins) review them; merging two records of the
+# target's unit needs the right to change both.
+DUPLICATES_VIEW = frozenset({"admin", "hrbp.cloud", "hrbp.devices"})
+# Data migration: who may import something (organisation, employees or records).
+IMPORTERS = frozenset({"admin", "hrbp.cloud", "hrbp.devices"})
+
+
+def _duplicate_pair(w: World, _role: str) -> dict[str, Any]:
+    """Two fresh records of one person (same phone) in the target's department."""
+    data = {
+        "legal_entity_id": w.ids["entity"],
+        "department_id": w.ids["dept"],
+        "position_id": w.ids["position"],
+        "work_city_id": w.ids["city"],
+        "hire_date": dt.date(2026, 1, 5),
+        "phone": f"139{w.n():08d}",
+    }
+    made = [
+        org_actions.create_employee({**data, "name": "重复员工"}, acting_user=w.users["admin"])
+        for _ in range(2)
+    ]
+    return {"survivor_id": made[0].pk, "duplicate_id": made[1].pk, "reason": "同一身份证"}
 
 
 @dataclass
@@ -755,6 +777,8 @@ EXPECTED: dict[str, Rule] = {
         ADMIN, body=lambda w, r: {"title": f"新岗位{w.n()}"}, path=_by("position")
     ),
     "list_employees": Rule(ALL),
+    "list_duplicates": Rule(DUPLICATES_VIEW),
+    "merge_duplicates": Rule(HR_CLOUD, body=_duplicate_pair),
     "get_employees": Rule(TARGET_VIEW, path=_by("target")),
     "create_employees": Rule(
         HR_CLOUD,
@@ -1089,7 +1113,57 @@ EXPECTED: dict[str, Rule] = {
         path=lambda w, r: {"interview_id": _iv_fresh(w)},
     ),
     "interview_reason_counts": Rule(AUDIT_VIEW),
+    # ---- data migration: HR and group admins import; a batch is seen by its uploader (here
+    # the group admin) and group admins only. Commit and validate queue a task (audited there).
+    "list_import_batches": Rule(IMPORTERS),
+    "upload_import_batch": Rule(
+        IMPORTERS,
+        body=lambda w, r: {"kind": "employees", "file": _import_file()},
+        multipart=True,
+    ),
+    "get_import_batch": Rule(ADMIN, path=lambda w, r: {"batch_id": _import_batch(w)}),
+    "list_import_problems": Rule(ADMIN, path=lambda w, r: {"batch_id": _import_batch(w)}),
+    "list_import_changes": Rule(ADMIN, path=lambda w, r: {"batch_id": _import_batch(w)}),
+    "commit_import_batch": Rule(
+        ADMIN, path=lambda w, r: {"batch_id": _import_batch(w)}, audited=False
+    ),
+    "validate_import_batch": Rule(
+        ADMIN, path=lambda w, r: {"batch_id": _import_batch(w)}, audited=False
+    ),
+    "discard_import_batch": Rule(ADMIN, path=lambda w, r: {"batch_id": _import_batch(w)}),
+    "list_import_mappings": Rule(IMPORTERS),
+    "save_import_mapping": Rule(
+        IMPORTERS,
+        body=lambda w, r: {
+            "name": f"映射{w.n()}",
+            "kind": "employees",
+            "spec": {"columns": {"name": "name"}},
+        },
+    ),
 }
+
+
+def _import_file() -> SimpleUploadedFile:
+    """The first rows of the demo's employees as exported (a valid, unchanged import)."""
+    from baton.imports import exports
+
+    admin = User.objects.get(username="admin")
+    lines = list(itertools.islice(exports.csv_lines("employees", admin), 3))
+    return SimpleUploadedFile("employees.csv", "".join(lines).encode(), content_type="text/csv")
+
+
+def _import_batch(w: World) -> int:
+    """A validated import of the group admin's (valid: it changes nothing)."""
+    if "imp:batch" not in w.ids:
+        from baton.imports import actions as import_actions
+
+        admin = w.users["admin"]
+        upload = _import_file()
+        batch = import_actions.upload(
+            upload, kind="employees", file_name=upload.name, acting_user=admin
+        )
+        w.ids["imp:batch"] = import_actions.validate(batch, acting_user=admin).pk
+    return w.ids["imp:batch"]
 
 
 def operations() -> list[tuple[str, str, str]]:

@@ -33,8 +33,11 @@ class Command(BaseCommand):
         subscriptions = reseal_all(Subscription, E.SUBSCRIPTION_UPDATED)
         systems = reseal_all(ConnectedSystem, E.SYSTEM_SECRETS_CHANGED)
         certificates = reencrypt_certificates()
+        from baton.org import idcard
+
+        id_numbers = idcard.reseal_all()
         self.stdout.write(
             f"Re-encrypted {done} documents, {channels} channel secrets, {subscriptions} webhook "
-            f"and {systems} connected-system secrets and {certificates} certificates with key "
-            f"{crypto.current_key_id()!r}."
+            f"and {systems} connected-system secrets, {certificates} certificates and "
+            f"{id_numbers} ID card numbers with key {crypto.current_key_id()!r}."
         )

@@ -1,0 +1,296 @@
+"""The import engine: a file streamed a chunk of rows at a time, each row checked and turned
+into a row of a table, the chunk diffed against what exists by natural key and written in bulk.
+
+The same run serves both phases. Validation runs it inside a transaction that is rolled back,
+so its counts (created, updated, unchanged) and its checks — including those only the database
+can answer, like a manager cycle across the whole group — are exactly what a commit would do.
+The commit runs it again and keeps it, or keeps nothing if a single row is rejected.
+
+Memory stays flat whatever the file's size: one chunk of rows, the lookups of the kind (codes
+and employee numbers → ids) and at most MAX_PROBLEMS report lines are held at a time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from baton.core.cells import looks_like_formula, unescape_cell
+from baton.imports import bulk
+from baton.imports.kinds import KINDS
+from baton.imports.kinds.base import Kind, RowError
+from baton.imports.mapping import Compiled, compile_mapping
+from baton.imports.models import ChangeOp, ImportChange
+
+MAX_PROBLEMS = 100_000
+
+
+@dataclass
+class Problem:
+    kind: str
+    row: int | None
+    column: str
+    severity: str
+    code: str
+    message: str
+    value: str = ""
+
+
+@dataclass
+class Run:
+    """One pass over one or more files (an archive holds several kinds)."""
+
+    user: Any
+    batch_id: int
+    dry_run: bool
+    progress: Callable[[int, int], None] | None = None  # (rows done, bytes read)
+    problems: list[Problem] = field(default_factory=list)
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    rows_done: int = 0
+    bytes_base: int = 0
+    kind_code: str = ""
+    compiled: Compiled | None = None
+    # Tables an earlier kind of this run wrote (departments, then their heads): a row this run
+    # wrote there is not a repeated key of the current file.
+    tables_before: set[str] = field(default_factory=set)
+    _last_progress: float = 0.0
+
+    # ---------------------------------------------------------------- report lines
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counts.setdefault(self.kind_code, Counter())[name] += n
+
+    def _add(self, problem: Problem) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+        else:
+            self.count("problems_not_listed")
+
+    def error(self, row: int | None, column: str, code: str, message: str, value: str = "") -> None:
+        self.count("rejected")
+        self._add(
+            Problem(self.kind_code, row, self.source(column), "error", code, message, value[:200])
+        )
+
+    def warn(self, row: int | None, column: str, code: str, message: str, value: str = "") -> None:
+        self.count("warnings")
+        self._add(
+            Problem(self.kind_code, row, self.source(column), "warning", code, message, value[:200])
+        )
+
+    def source(self, column: str) -> str:
+        """Report lines name the column as the file calls it."""
+        if self.compiled and column in self.compiled.sources and column:
+            theirs = self.compiled.sources[column]
+            return column if theirs == column else f"{theirs} → {column}"
+        return column
+
+    @property
+    def error_count(self) -> int:
+        return sum(c["rejected"] for c in self.counts.values())
+
+    def tick(self, bytes_read: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.progress and (force or now - self._last_progress > 0.5):
+            self._last_progress = now
+            self.progress(self.rows_done, self.bytes_base + bytes_read)
+
+
+def run_table(run: Run, kind_code: str, table: Any, spec: dict[str, Any] | None) -> None:
+    """Import one table of one kind (inside the caller's transaction)."""
+    kind_cls = KINDS[kind_code]
+    run.kind_code = kind_code
+    run.counts.setdefault(kind_code, Counter())
+    kind = kind_cls(run)
+    run.compiled = compiled = compile_mapping(
+        spec, table.header, [(c.name, c.label, c.required) for c in kind_cls.columns]
+    )
+    kind.compiled = compiled  # type: ignore[attr-defined]
+    kind.prepare()
+    chunk: list[tuple[int, dict[str, Any]]] = []
+    present = compiled.present
+    for row_no, cells in table.rows():
+        run.count("read")
+        run.rows_done += 1
+        raw = compiled.row(cells)
+        bad = None
+        for name in present:
+            text = raw[name]
+            if text and text[0] in "=+-@'\t\r":
+                plain = unescape_cell(text)
+                if plain != text:
+                    raw[name] = plain
+                elif looks_like_formula(text):
+                    bad = name
+                    break
+        if bad is not None:
+            run.error(
+                row_no,
+                bad,
+                "formula",
+                _("The cell starts like a spreadsheet formula; formulas are not imported."),
+                raw[bad],
+            )
+            continue
+        try:
+            values = kind.build(raw, row_no)
+            if compiled.attribute_columns or compiled.protected_columns:
+                kind.add_attributes(values, cells)  # type: ignore[attr-defined]
+        except RowError as e:
+            run.error(row_no, e.column, e.code, e.message, e.value)
+            continue
+        chunk.append((row_no, values))
+        if len(chunk) >= kind_cls.chunk_rows:
+            _flush(run, kind, chunk)
+            chunk = []
+            run.tick(table.bytes_read)
+    _flush(run, kind, chunk)
+    kind.finish()
+    run.tables_before.add(kind_cls.model._meta.db_table)
+    run.tick(table.bytes_read, force=True)
+    run.bytes_base += table.size
+
+
+def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+    if not chunk:
+        return
+    cls = type(kind)
+    key_of = cls.key
+    fields = (*cls.values, "import_batch_id")
+    keys = {tuple(v[k] for k in key_of) for _r, v in chunk}
+    existing = bulk.fetch_existing(cls.model, key_of, fields, keys)
+    seen: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
+    creates: list[dict[str, Any]] = []
+    updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    written: list[tuple[int, dict[str, Any]]] = []
+    log = cls.log_changes and not run.dry_run
+    for row_no, v in chunk:
+        k = tuple(v[f] for f in key_of)
+        first = seen.get(k)
+        if first is not None:
+            if all(first[1].get(f) == v.get(f) for f in cls.values):
+                run.count("repeated")
+            else:
+                run.error(
+                    row_no,
+                    "",
+                    "duplicate_key",
+                    _("%(key)s appears again (first in row %(row)d) with different values.")
+                    % {"key": kind.key_text(v), "row": first[0]},
+                )
+            continue
+        seen[k] = (row_no, v)
+        old = existing.get(k)
+        if old is None:
+            if cls.update_only:
+                run.error(
+                    row_no, "", "unknown", _("%(key)s does not exist.") % {"key": kind.key_text(v)}
+                )
+                continue
+            creates.append(v)
+            written.append((row_no, v))
+            continue
+        pk, before, old_batch = old[0], old[1:-1], old[-1]
+        diff = {
+            f: (o, v[f]) for f, o in zip(cls.values, before, strict=True) if f in v and o != v[f]
+        }
+        if not diff:
+            run.count("unchanged")
+            continue
+        if old_batch == run.batch_id and cls.model._meta.db_table not in run.tables_before:
+            run.error(
+                row_no,
+                "",
+                "duplicate_key",
+                _("%(key)s appears earlier in this file with different values.")
+                % {"key": kind.key_text(v)},
+            )
+            continue
+        v["id"] = pk
+        cols = tuple(f for f in cls.values if f in v)
+        updates.setdefault(cols, []).append((pk, *(v[f] for f in cols), run.batch_id))
+        written.append((row_no, v))
+        run.count("updated")
+        if log:
+            run.changes.append(
+                {
+                    "kind": cls.code,
+                    "key": kind.key_text(v)[:200],
+                    "op": ChangeOp.UPDATE,
+                    "changes": {f: [_plain(a), _plain(b)] for f, (a, b) in diff.items()},
+                }
+            )
+    if creates:
+        kind.before_insert(creates)
+        for v in creates:
+            v["import_batch_id"] = run.batch_id
+        bulk.insert_rows(cls.model, creates)
+        run.count("created", len(creates))
+        if log:
+            run.changes.extend(
+                {
+                    "kind": cls.code,
+                    "key": kind.key_text(v)[:200],
+                    "op": ChangeOp.CREATE,
+                    "changes": {},
+                }
+                for v in creates
+            )
+    for cols, rows in updates.items():
+        bulk.update_rows(cls.model, (*cols, "import_batch_id"), rows)
+    kind.after_write(written, creates)
+    if len(run.changes) >= 20000:
+        flush_changes(run)
+
+
+def flush_changes(run: Run) -> None:
+    if run.changes and not run.dry_run:
+        bulk.insert_rows(ImportChange, [{"batch_id": run.batch_id, **c} for c in run.changes])
+    run.changes.clear()
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str | dict | list):
+        return value
+    return str(value)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def execute_in_transaction(
+    run: Run, files: Sequence[tuple[str, Any, dict[str, Any] | None]]
+) -> None:
+    """Run every (kind, table, mapping) in the caller's transaction."""
+    for kind_code, table, spec in files:
+        run_table(run, kind_code, table, spec)
+    flush_changes(run)
+
+
+def execute(run: Run, files: Sequence[tuple[str, Any, dict[str, Any] | None]]) -> None:
+    """The dry run: everything applied in a transaction, then rolled back."""
+    try:
+        with transaction.atomic():
+            execute_in_transaction(run, files)
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+def iter_chunks[T](items: Iterator[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

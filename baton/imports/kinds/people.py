@@ -1,0 +1,447 @@
+"""Employees: the people of the group, matched by employee number (or, for a first migration,
+by their ID in the previous HR system, getting a number from the group's unified scheme)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
+from baton.access import authz
+from baton.access.authz import Perm
+from baton.imports import bulk
+from baton.imports.kinds.base import Column, Kind, RowError, Scope, cell
+from baton.imports.mapping import attributes_of
+from baton.imports.values import (
+    check_length,
+    parse_choice,
+    parse_date,
+    parse_email,
+    parse_json_object,
+    parse_phone,
+)
+from baton.org import idcard
+from baton.org.actions import allocate_numbers, number_prefix
+from baton.org.models import (
+    BusinessUnit,
+    City,
+    Department,
+    Employee,
+    EmployeeStatus,
+    Group,
+    LegalEntity,
+    Position,
+)
+
+NEW = "\x01new:"  # placeholder number (never a real one) of a person numbered at insert
+
+
+def _codes(model: Any, *fields: str) -> dict[str, Any]:
+    return {
+        row[0]: row[1:] if len(row) > 2 else row[1]
+        for row in model.objects.values_list("code", *fields)
+    }
+
+
+class Employees(Kind):
+    code = "employees"
+    model = Employee
+    perm = Perm.EMPLOYEE_CHANGE
+    columns = (
+        Column("employee_number", _l("employee number")),
+        Column("legacy_id", _l("previous system ID")),
+        Column("name", _l("name"), True),
+        Column("email", _l("email")),
+        Column("phone", _l("mobile phone")),
+        Column("id_number", _l("ID card number")),
+        Column("business_unit", _l("business unit"), True),
+        Column("legal_entity", _l("legal entity"), True),
+        Column("department", _l("department"), True),
+        Column("position", _l("position"), True),
+        Column("manager", _l("manager")),
+        Column("work_city", _l("work city"), True),
+        Column("hire_date", _l("hire date"), True),
+        Column("status", _l("status")),
+        Column("termination_date", _l("termination date")),
+        Column("attributes", _l("attributes")),
+        Column("protected_attributes", _l("protected attributes")),
+    )
+    key = ("group_id", "employee_number")
+    values = (
+        "legacy_id",
+        "name",
+        "email",
+        "phone",
+        "business_unit_id",
+        "legal_entity_id",
+        "department_id",
+        "position_id",
+        "work_city_id",
+        "hire_date",
+        "status",
+        "termination_date",
+        "attributes",
+        "protected_attributes",
+        "id_number_hash",
+        "id_number_hint",
+    )
+
+    def prepare(self) -> None:
+        group = Group.objects.get()
+        self.group = group
+        self.scope = Scope.of(self.run.user, self.perm)
+        if self.scope.empty:
+            raise authz.PermissionDenied(_("You may not change employees."))
+        self.bus = _codes(BusinessUnit, "id")
+        self.entities = {
+            code: (pk, bu)
+            for code, pk, bu in LegalEntity.objects.values_list("code", "id", "business_unit_id")
+        }
+        self.departments = {
+            (bu, code): (pk, path)
+            for bu, code, pk, path in Department.objects.values_list(
+                "business_unit_id", "code", "id", "path"
+            )
+        }
+        self.positions = _codes(Position, "id")
+        self.cities = _codes(City, "id")
+        self.legacy = dict(
+            Employee.objects.filter(group=group)
+            .filter(legacy_id__isnull=False)
+            .values_list("legacy_id", "employee_number")
+        )
+        self.managers: list[tuple[int, str, str]] = []
+        self.created_numbers: set[str] = set()
+        self.bu_objs = {b.pk: b for b in BusinessUnit.objects.all()}
+        self.entity_objs = {e.pk: e for e in LegalEntity.objects.all()}
+        self.date_format = self.compiled.date_format  # type: ignore[attr-defined]
+
+    def build(self, raw: dict[str, str], row_no: int) -> dict[str, Any]:
+        fmt = self.date_format
+        number = cell(raw, "employee_number", lambda t: check_length(t, 32))
+        legacy = cell(raw, "legacy_id", lambda t: check_length(t, 64))
+        if legacy and legacy in self.legacy and number and self.legacy[legacy] != number:
+            raise RowError(
+                "legacy_id",
+                _("This previous system ID belongs to employee %(number)s.")
+                % {"number": self.legacy[legacy]},
+                "legacy_taken",
+                legacy,
+            )
+        if not number:
+            if not legacy:
+                raise RowError(
+                    "employee_number",
+                    _("Give the employee number or the previous system ID."),
+                    "required",
+                )
+            number = self.legacy.get(legacy) or NEW + legacy
+        bu_code = cell(raw, "business_unit", required=True)
+        bu = self.bus.get(bu_code)
+        if bu is None:
+            raise RowError(
+                "business_unit", _("No business unit has this code."), "unknown", bu_code
+            )
+        dept_code = cell(raw, "department", required=True)
+        dept = self.departments.get((bu, dept_code))
+        if dept is None:
+            raise RowError(
+                "department",
+                _("The business unit %(bu)s has no department with this code.") % {"bu": bu_code},
+                "unknown_department",
+                dept_code,
+            )
+        ent_code = cell(raw, "legal_entity", required=True)
+        entity = self.entities.get(ent_code)
+        if entity is None:
+            raise RowError("legal_entity", _("No legal entity has this code."), "unknown", ent_code)
+        pos_code = cell(raw, "position", required=True)
+        position = self.positions.get(pos_code)
+        if position is None:
+            raise RowError("position", _("No position has this code."), "unknown", pos_code)
+        city_code = cell(raw, "work_city", required=True)
+        city = self.cities.get(city_code)
+        if city is None:
+            raise RowError("work_city", _("No city has this code."), "unknown", city_code)
+        if not self.scope.allows(bu, entity[0], dept[1]):
+            raise RowError(
+                "department",
+                _("This place is outside the part of the organisation you manage."),
+                "out_of_scope",
+                dept_code,
+            )
+        hire = cell(raw, "hire_date", lambda t: parse_date(t, fmt), required=True)
+        out: dict[str, Any] = {
+            "group_id": self.group.pk,
+            "employee_number": number,
+            "name": cell(raw, "name", lambda t: check_length(t, 100), required=True),
+            "business_unit_id": bu,
+            "legal_entity_id": entity[0],
+            "department_id": dept[0],
+            "position_id": position,
+            "work_city_id": city,
+            "hire_date": hire,
+            "_path": dept[1],
+            "_row": row_no,
+        }
+        if legacy is not None or "legacy_id" in raw:
+            out["legacy_id"] = legacy or None
+        if "email" in raw:
+            out["email"] = cell(raw, "email", parse_email) or ""
+        if "phone" in raw:
+            out["phone"] = cell(raw, "phone", parse_phone) or ""
+        if "status" in raw:
+            out["status"] = (
+                cell(raw, "status", lambda t: parse_choice(t, EmployeeStatus))
+                or EmployeeStatus.ACTIVE
+            )
+        if "termination_date" in raw:
+            end = cell(raw, "termination_date", lambda t: parse_date(t, fmt))
+            if end is not None and end < hire:
+                raise RowError(
+                    "termination_date",
+                    _("The termination date %(end)s is before the hire date %(hire)s.")
+                    % {"end": end, "hire": hire},
+                    "hire_after_termination",
+                    raw["termination_date"],
+                )
+            out["termination_date"] = end
+        if "attributes" in raw:
+            out["attributes"] = cell(raw, "attributes", parse_json_object) or {}
+        if "protected_attributes" in raw:
+            out["protected_attributes"] = cell(raw, "protected_attributes", parse_json_object) or {}
+        if "id_number" in raw:
+            text = raw["id_number"]
+            if text:
+                try:
+                    normal = idcard.validate(text)
+                except Exception as e:  # InvalidInput naming the problem
+                    msg = getattr(e, "field_errors", {}).get("id_number", [str(e)])[0]
+                    raise RowError("id_number", msg, "bad_id_number", "") from None
+                out["id_number_hash"] = idcard.lookup_hash(normal)
+                out["id_number_hint"] = idcard.mask(normal)
+                out["_id_number"] = normal
+            else:
+                out["id_number_hash"] = out["id_number_hint"] = ""
+        if "manager" in raw:
+            self.managers.append((row_no, number, raw["manager"]))
+        return out
+
+    def add_attributes(self, values: dict[str, Any], cells: list[str]) -> None:
+        attrs, prot = attributes_of(self.compiled, cells)  # type: ignore[attr-defined]
+        if attrs:
+            values["attributes"] = {**values.get("attributes", {}), **attrs}
+        if prot:
+            values["protected_attributes"] = {**values.get("protected_attributes", {}), **prot}
+
+    def key_text(self, values: dict[str, Any]) -> str:
+        number = str(values["employee_number"])
+        return number.removeprefix(NEW)
+
+    def before_insert(self, creates: list[dict[str, Any]]) -> None:
+        # New people without a number get the next ones of the unified scheme, per prefix.
+        by_prefix: dict[str, list[dict[str, Any]]] = {}
+        for v in creates:
+            if v["employee_number"].startswith(NEW):
+                prefix = number_prefix(
+                    self.group,
+                    self.bu_objs[v["business_unit_id"]],
+                    self.entity_objs[v["legal_entity_id"]],
+                    v["hire_date"].year,
+                )
+                by_prefix.setdefault(prefix, []).append(v)
+        for prefix, rows in by_prefix.items():
+            for v, number in zip(
+                rows, allocate_numbers(self.group, prefix, len(rows)), strict=True
+            ):
+                legacy = v["employee_number"].removeprefix(NEW)
+                v["employee_number"] = number
+                self.legacy[legacy] = number
+        for v in creates:
+            self.created_numbers.add(v["employee_number"])
+            v.setdefault("attributes", {})
+            v.setdefault("protected_attributes", {})
+
+    def after_write(
+        self, written: list[tuple[int, dict[str, Any]]], created: list[dict[str, Any]]
+    ) -> None:
+        sealed = [v for _r, v in written if v.get("_id_number")]
+        if sealed and not self.run.dry_run:
+            ids = dict(
+                Employee.objects.filter(
+                    group=self.group, employee_number__in=[v["employee_number"] for v in sealed]
+                ).values_list("employee_number", "id")
+            )
+            rows = []
+            for v in sealed:
+                pk = ids[v["employee_number"]]
+                s = idcard.sealed_values(pk, v["_id_number"])
+                rows.append((pk, s["id_number_blob"], s["id_number_key_id"]))
+            bulk.update_rows(Employee, ("id_number_blob", "id_number_key_id"), rows)
+        self._warn_duplicates(written)
+
+    def _warn_duplicates(self, written: list[tuple[int, dict[str, Any]]]) -> None:
+        """The same person in another business unit: by ID number, mobile or email."""
+        from baton.org.duplicates import existing_matches, normal_phone
+
+        hashes = {v["id_number_hash"] for _r, v in written if v.get("id_number_hash")}
+        phones = {normal_phone(v["phone"]) for _r, v in written if v.get("phone")}
+        emails = {v["email"].lower() for _r, v in written if v.get("email")}
+        if not (hashes or phones or emails):
+            return
+        found = existing_matches(self.group.pk, hashes, phones, emails)
+        if not found:
+            return
+        numbers = dict(
+            Employee.objects.filter(
+                id__in={e for hits in found.values() for e, _bu in hits}
+            ).values_list("id", "employee_number")
+        )
+        labels = {"id": _("ID card number"), "phone": _("mobile phone"), "email": _("email")}
+        for row_no, v in written:
+            probes = []
+            if v.get("id_number_hash"):
+                probes.append(("id", v["id_number_hash"], "id_number"))
+            if v.get("phone"):
+                probes.append(("phone", normal_phone(v["phone"]), "phone"))
+            if v.get("email"):
+                probes.append(("email", v["email"].lower(), "email"))
+            for how, value, column in probes:
+                others = [
+                    numbers.get(e, "?")
+                    for e, bu in found.get((how, value), [])
+                    if bu != v["business_unit_id"] and numbers.get(e) != v["employee_number"]
+                ]
+                if others:
+                    self.run.warn(
+                        row_no,
+                        column,
+                        "duplicate_person",
+                        _(
+                            "Same %(what)s as %(others)s in another business unit: the same "
+                            "person? "
+                            "Review it under Duplicates and merge."
+                        )
+                        % {"what": labels[how], "others": ", ".join(sorted(others)[:5])},
+                    )
+                    break
+
+    def finish(self) -> None:
+        """Managers, once every person of the file exists: unknown ones and cycles rejected."""
+        if not self.managers:
+            return
+        people = {
+            number: (pk, manager)
+            for number, pk, manager in Employee.objects.filter(group=self.group).values_list(
+                "employee_number", "id", "manager_id"
+            )
+        }
+        edges: dict[int, int | None] = dict(people.values())
+        old = dict(edges)
+        wanted: dict[int, tuple[int, int | None, str]] = {}
+        for row_no, number, manager_number in self.managers:
+            number = (
+                self.legacy.get(number.removeprefix(NEW), number)
+                if number.startswith(NEW)
+                else number
+            )
+            me = people.get(number)
+            if me is None:  # the row itself was rejected
+                continue
+            target = None
+            if manager_number:
+                hit = people.get(manager_number) or people.get(self.legacy.get(manager_number, ""))
+                if hit is None:
+                    self.run.error(
+                        row_no,
+                        "manager",
+                        "unknown_manager",
+                        _("No employee has the number %(number)s.") % {"number": manager_number},
+                        manager_number,
+                    )
+                    continue
+                target = hit[0]
+                if target == me[0]:
+                    self.run.error(
+                        row_no,
+                        "manager",
+                        "manager_cycle",
+                        _("A person cannot manage themselves."),
+                        manager_number,
+                    )
+                    continue
+            edges[me[0]] = target
+            wanted[me[0]] = (row_no, target, manager_number)
+        for pk, (row_no, _t, manager_number) in wanted.items():
+            seen = {pk}
+            node = edges.get(pk)
+            while node is not None:
+                if node in seen:
+                    self.run.error(
+                        row_no,
+                        "manager",
+                        "manager_cycle",
+                        _("Setting this manager makes a reporting cycle."),
+                        manager_number,
+                    )
+                    break
+                seen.add(node)
+                node = edges.get(node)
+        changed = [
+            (pk, target, self.run.batch_id)
+            for pk, (_r, target, _m) in wanted.items()
+            if edges.get(pk) == target and old.get(pk) != target
+        ]
+        bulk.update_rows(Employee, ("manager_id", "import_batch_id"), changed)
+        self.run.count("managers_set", len(changed))
+
+    def export_rows(self, user: Any) -> Iterator[list[Any]]:
+        qs = authz.visible_to(
+            user, Perm.EMPLOYEE_VIEW, Employee.objects.filter(merged_into__isnull=True)
+        )
+        reveal = Scope.of(user, Perm.EMPLOYEE_CHANGE).everything
+        rows = qs.order_by("employee_number").values_list(
+            "employee_number",
+            "legacy_id",
+            "name",
+            "email",
+            "phone",
+            "id",
+            "business_unit__code",
+            "legal_entity__code",
+            "department__code",
+            "position__code",
+            "manager__employee_number",
+            "work_city__code",
+            "hire_date",
+            "status",
+            "termination_date",
+            "attributes",
+            "protected_attributes",
+            "id_number_blob",
+            "id_number_key_id",
+        )
+        for r in rows.iterator(chunk_size=5000):
+            out = list(r)
+            # ID numbers leave (decrypted) only for those who may change every employee.
+            key_id, blob = out.pop(), out.pop()
+            out[5] = _reveal(out[5], blob, key_id) if reveal and blob else ""
+            out[15] = (
+                json.dumps(out[15] or {}, ensure_ascii=False, sort_keys=True) if out[15] else ""
+            )
+            out[16] = (
+                json.dumps(out[16] or {}, ensure_ascii=False, sort_keys=True) if out[16] else ""
+            )
+            yield out
+
+
+def _reveal(pk: int, blob: bytes, key_id: str) -> str:
+    from baton.handover import crypto
+
+    return crypto.decrypt(bytes(blob), idcard._binding(pk), key_id).decode()
+
+
+__all__ = ["Employees"]

@@ -1,0 +1,410 @@
+"""Reading an uploaded spreadsheet (CSV or XLSX) as a header and a stream of rows.
+
+What people upload in practice: CSV from Excel or WPS in UTF-8 (with or without BOM) or in
+GBK/GB18030, separated by commas, semicolons or tabs; or an .xlsx workbook. The kind is decided
+by the file's content, not its name. Rows are streamed so a large file never sits in memory.
+
+Every refusal is a `FileProblem` with a translated message naming what is wrong and a `code`:
+missing, too_large, empty, no_rows, encoding, xls, unsupported, unreadable, sheet, header, csv.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import math
+import os
+import re
+import warnings
+import zipfile
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+from openpyxl.utils import get_column_letter
+
+from baton.core.cells import looks_like_formula as looks_like_formula
+from baton.core.cells import unescape_cell as unescape_cell
+
+# The largest file accepted: 2 GB less one byte (settings.BATON_IMPORT_MAX_BYTES overrides).
+MAX_FILE_BYTES = 2 * 1024**3 - 1
+
+# How much of a CSV decides its encoding and delimiter.
+SAMPLE_BYTES = 1024 * 1024
+# Rows between updates of Table.bytes_read.
+_PROGRESS_EVERY = 256
+
+_ZIP_MAGIC = b"PK\x03\x04"
+# OLE2 compound file: an old .xls, or an .xlsx saved with a password (encrypted).
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# Bytes a decoder could not read, kept by the "surrogateescape" handler: they mark the exact row.
+_UNDECODED = re.compile("[\udc80-\udcff]")
+_DELIMITERS = (",", ";", "\t")
+
+
+class FileProblem(Exception):
+    """An uploaded file that cannot be read as a table; the message tells the user why."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class Table:
+    """An uploaded spreadsheet: its column names and a way to stream its data rows."""
+
+    header: list[str]
+    encoding: str  # 'utf-8', 'utf-8-sig', 'gb18030' or 'xlsx'
+    size: int  # bytes on disk
+    path: Path
+    sheet: str | None = None
+    delimiter: str = ","
+    # Progress of rows(): bytes of the file consumed so far (estimated for xlsx).
+    bytes_read: int = field(default=0)
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Data rows as (row number as a spreadsheet shows it, cells as text), blank rows skipped.
+
+        Each call reads the file again from the start; rows have exactly len(header) cells."""
+        width = len(self.header)
+        self.bytes_read = 0
+        records = _xlsx_records(self) if self.encoding == "xlsx" else _csv_records(self)
+        seen_header = False
+        for number, cells in records:
+            if not seen_header:
+                seen_header = True  # the first non-blank row is the header
+                continue
+            if len(cells) < width:
+                cells.extend([""] * (width - len(cells)))
+            yield number, cells[:width]
+        self.bytes_read = self.size
+
+
+def open_table(path: str | Path, *, sheet: str | None = None) -> Table:
+    """Open an uploaded CSV or XLSX file, check it and read its header row."""
+    path = Path(path)
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        raise FileProblem(
+            _("The uploaded file is no longer available. Please upload it again."),
+            code="missing",
+        ) from None
+    limit = int(getattr(settings, "BATON_IMPORT_MAX_BYTES", MAX_FILE_BYTES))
+    if size > limit:
+        raise FileProblem(
+            _("The file is too large (%(size)s). Files up to %(limit)s can be imported.")
+            % {"size": filesizeformat(size), "limit": filesizeformat(limit)},
+            code="too_large",
+        )
+    if size == 0:
+        raise FileProblem(_("The file is empty."), code="empty")
+
+    with open(path, "rb") as f:
+        sample = f.read(SAMPLE_BYTES)
+    if sample.startswith(_OLE_MAGIC):
+        raise FileProblem(
+            _(
+                "This is an old Excel (.xls) file or a password-protected workbook. "
+                "Please save it as .xlsx or CSV (without a password) and upload it again."
+            ),
+            code="xls",
+        )
+    records: Records
+    if sample.startswith(_ZIP_MAGIC):
+        book = _load_workbook(path)
+        table = Table(header=[], encoding="xlsx", size=size, path=path)
+        table.sheet = _pick_sheet(book, sheet)
+        records = _xlsx_records(table, book)
+    else:
+        encoding = _detect_encoding(sample, whole=size <= len(sample))
+        table = Table(header=[], encoding=encoding, size=size, path=path)
+        table.delimiter = _detect_delimiter(sample.decode(encoding, errors="replace"))
+        records = _csv_records(table)
+
+    # Read the header and make sure one data row follows; then stop.
+    try:
+        first = next(records, None)
+        if first is None:
+            raise FileProblem(_("The file has no rows: not even a header row."), code="empty")
+        if next(records, None) is None:
+            raise FileProblem(
+                _("The file has a header row but no data rows below it."), code="no_rows"
+            )
+    finally:
+        records.close()
+    table.header = _check_header(first[1])
+    table.bytes_read = 0
+    return table
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+
+def _detect_encoding(sample: bytes, *, whole: bool) -> str:
+    """Decide the encoding from the start of the file (the whole file when it is short)."""
+    if sample.startswith(_UTF16_BOMS):
+        raise FileProblem(
+            _(
+                "The file is in UTF-16 (Excel's “Unicode text”). "
+                "Please save it as “CSV UTF-8” and upload it again."
+            ),
+            code="encoding",
+        )
+    bom = sample.startswith(codecs.BOM_UTF8)
+    candidates = ("utf-8-sig",) if bom else ("utf-8", "gb18030")
+    for encoding in candidates:
+        # Incremental, so a character cut at the end of the sample is not an error.
+        decoder = codecs.getincrementaldecoder(encoding)("strict")
+        try:
+            decoder.decode(sample, final=whole)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise FileProblem(
+        _(
+            "The file cannot be read as text in %(encodings)s. Please save it as "
+            "“CSV UTF-8” (or as .xlsx) and upload it again."
+        )
+        % {
+            "encodings": _("%(first)s or %(second)s")
+            % {"first": "UTF-8", "second": "GB18030 (GBK)"}
+            if not bom
+            else "UTF-8"
+        },
+        code="encoding",
+    )
+
+
+def _detect_delimiter(text: str) -> str:
+    """The separator used in the header line: comma, semicolon or tab, outside quotes."""
+    counts = dict.fromkeys(_DELIMITERS, 0)
+    quoted = False
+    started = False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "\r\n":
+            if started:
+                break  # end of the first non-blank line
+        elif not quoted:
+            started = True
+            if ch in counts:
+                counts[ch] += 1
+    best = max(_DELIMITERS, key=lambda d: counts[d])  # ties go to the comma, listed first
+    return best if counts[best] else ","
+
+
+Records = Generator[tuple[int, list[str]]]
+
+
+def _csv_records(table: Table) -> Records:
+    """Every non-blank record of a CSV file with its row number (blank lines count as rows,
+    as they do when the file is opened in a spreadsheet)."""
+    with open(table.path, "rb") as raw:
+        # surrogateescape keeps undecodable bytes in the text so the row they are in is known.
+        text = io.TextIOWrapper(raw, encoding=table.encoding, errors="surrogateescape", newline="")
+        reader = csv.reader(text, delimiter=table.delimiter)
+        number = 0
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                raise FileProblem(
+                    _(
+                        "Row %(row)s cannot be read as CSV (%(error)s). Check for a quotation "
+                        "mark that is not closed."
+                    )
+                    % {"row": number + 1, "error": e},
+                    code="csv",
+                ) from None
+            number += 1
+            if number % _PROGRESS_EVERY == 0:
+                table.bytes_read = raw.tell()
+            cells = [c.strip() for c in record]
+            if not any(cells):
+                continue
+            if any(_UNDECODED.search(c) for c in cells):
+                raise FileProblem(
+                    _(
+                        "Row %(row)s is not in %(encoding)s, the encoding found at the start "
+                        "of the file. Please save the whole file as “CSV UTF-8” and "
+                        "upload it again."
+                    )
+                    % {"row": number, "encoding": _encoding_label(table.encoding)},
+                    code="encoding",
+                )
+            yield number, cells
+
+
+def _encoding_label(encoding: str) -> str:
+    return {"utf-8-sig": "UTF-8", "gb18030": "GB18030 (GBK)"}.get(encoding, encoding.upper())
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Book:
+    """An open read-only workbook and the file it streams from (openpyxl leaves that open)."""
+
+    wb: Any
+    file: io.BufferedReader
+
+    def close(self) -> None:
+        self.wb.close()
+        self.file.close()
+
+
+def _load_workbook(path: Path) -> _Book:
+    from openpyxl import load_workbook
+
+    if not zipfile.is_zipfile(path):
+        raise FileProblem(_("The workbook is damaged and cannot be opened."), code="unreadable")
+    with zipfile.ZipFile(path) as z:
+        if not any(name.startswith("xl/") for name in z.namelist()):
+            raise FileProblem(
+                _("This archive is not an Excel workbook. Please upload an .xlsx or CSV file."),
+                code="unsupported",
+            )
+    # A file object, not the path: openpyxl refuses paths not ending in .xlsx, and the content,
+    # not the name, decides here.
+    file = open(path, "rb")  # noqa: SIM115 - closed by _Book.close
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles it does not read
+            return _Book(load_workbook(file, read_only=True, data_only=True), file)
+    # openpyxl raises many kinds of error on a malformed workbook; all mean the same to the user.
+    except Exception:
+        file.close()
+        raise FileProblem(
+            _("The workbook is damaged and cannot be opened."), code="unreadable"
+        ) from None
+
+
+def _pick_sheet(book: _Book, sheet: str | None) -> str:
+    try:
+        names = [ws.title for ws in book.wb.worksheets]
+        if sheet is None:
+            if not names:
+                raise FileProblem(_("The workbook has no worksheets."), code="empty")
+            return names[0]
+        if sheet not in names:
+            raise FileProblem(
+                _("The workbook has no sheet named “%(sheet)s”. Its sheets: %(names)s.")
+                % {"sheet": sheet, "names": ", ".join(names)},
+                code="sheet",
+            )
+        return sheet
+    except FileProblem:
+        book.close()
+        raise
+
+
+def _xlsx_records(table: Table, book: _Book | None = None) -> Records:
+    """Every non-blank row of the worksheet with its row number in the sheet."""
+    if book is None:
+        book = _load_workbook(table.path)
+    number = 0
+    try:
+        ws = book.wb[table.sheet]
+        total = ws.max_row or 0  # from the sheet's stored dimension, for progress only
+        # The stored dimension is sometimes wrong (too small) and would cut rows short.
+        ws.reset_dimensions()
+        rows = ws.iter_rows(values_only=True)
+        while True:
+            try:
+                values = next(rows)
+            except StopIteration:
+                return
+            # A malformed sheet fails in many ways inside openpyxl; all mean the same to the user.
+            except Exception:
+                raise FileProblem(
+                    _("The workbook is damaged: row %(row)s cannot be read.") % {"row": number + 1},
+                    code="unreadable",
+                ) from None
+            number += 1
+            if total and number % _PROGRESS_EVERY == 0:
+                table.bytes_read = min(table.size - 1, table.size * number // total)
+            cells = [cell_text(v) for v in values]
+            if any(cells):
+                yield number, cells
+    finally:
+        book.close()
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell's value as text the import engine parses (dates in ISO form)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value.is_integer():
+            return str(int(value))
+        # The shortest form that reads back as the same number, never in exponent notation.
+        return format(Decimal(repr(value)), "f")
+    if isinstance(value, dt.datetime):
+        value = _round_seconds(value)
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dt.time):
+        return _round_seconds(dt.datetime.combine(dt.date(2000, 1, 1), value)).strftime("%H:%M:%S")
+    if isinstance(value, dt.timedelta):
+        seconds = round(value.total_seconds())
+        sign = "-" if seconds < 0 else ""
+        hours, rest = divmod(abs(seconds), 3600)
+        return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
+    return str(value).strip()
+
+
+def _round_seconds(value: dt.datetime) -> dt.datetime:
+    # Excel stores times as fractions of a day; 10:30 may come back as 10:29:59.999999.
+    return (value + dt.timedelta(microseconds=500_000)).replace(microsecond=0)
+
+
+def _check_header(cells: list[str]) -> list[str]:
+    names = [c.replace("\ufeff", "").strip() for c in cells]
+    while names and not names[-1]:
+        names.pop()  # trailing empty columns are formatting, not columns
+    blank = [get_column_letter(i) for i, name in enumerate(names, start=1) if not name]
+    if blank:
+        raise FileProblem(
+            _("The header row has columns without a name: column %(columns)s.")
+            % {"columns": ", ".join(blank)},
+            code="header",
+        )
+    seen: set[str] = set()
+    dupes: list[str] = []
+    for name in names:
+        if name in seen and name not in dupes:
+            dupes.append(name)
+        seen.add(name)
+    if dupes:
+        raise FileProblem(
+            _("The header row names a column more than once: %(names)s.")
+            % {"names": ", ".join(f"“{n}”" for n in dupes)},
+            code="header",
+        )
+    return names

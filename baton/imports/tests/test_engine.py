@@ -1,0 +1,310 @@
+"""Imports end to end through the actions (upload → validate → commit), on the demo group:
+idempotency, corrected files, every kind of bad input, scope, and the IBM sample through a
+saved mapping."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from baton.access.models import User
+from baton.audit.events import AuditEvent
+from baton.audit.models import AuditEntry
+from baton.core.errors import Conflict, InvalidInput
+from baton.imports import actions, exports
+from baton.imports.models import BatchStatus, ImportChange
+from baton.org.models import AttendanceDay, Employee, LifecycleEvent
+
+pytestmark = pytest.mark.django_db
+
+IBM = Path(__file__).resolve().parents[4] / "shared" / "data" / "ibm-hr-attrition.csv"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ibm-hr-attrition"
+
+
+def admin() -> User:
+    return User.objects.get(username="admin")
+
+
+def export_csv(kind: str, user: Any) -> str:
+    return "".join(exports.csv_lines(kind, user))
+
+
+def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def run(path: Path, kind: str, user: Any, *, commit: bool = True, **kw: Any) -> Any:
+    batch = actions.upload(path, kind=kind, file_name=path.name, acting_user=user, **kw)
+    batch = actions.validate(batch, acting_user=user)
+    if commit and batch.status == BatchStatus.VALID:
+        batch = actions.commit(batch, acting_user=user)
+    return batch
+
+
+def problems(batch: Any) -> list[tuple[int | None, str, str]]:
+    return list(batch.problems.values_list("row", "column", "code"))
+
+
+def test_reimporting_the_export_changes_nothing(tmp_path: Path, users: Any) -> None:
+    user = admin()
+    path = write(tmp_path, "employees.csv", export_csv("employees", user))
+    before = Employee.objects.count()
+    batch = run(path, "employees", user)
+    assert batch.status == BatchStatus.COMMITTED
+    total = batch.counts["total"]
+    assert total["read"] == before and total["unchanged"] == before
+    assert "created" not in total and "updated" not in total
+    assert not ImportChange.objects.filter(batch=batch).exists()
+    assert Employee.objects.count() == before
+
+
+def test_a_corrected_file_updates_only_what_changed(tmp_path: Path, users: Any) -> None:
+    user = admin()
+    text = export_csv("employees", user)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    target = rows[5]
+    old_name = target[2]
+    target[2] = old_name + "（更正）"
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    batch = run(write(tmp_path, "fixed.csv", out.getvalue()), "employees", user)
+    assert batch.status == BatchStatus.COMMITTED
+    assert batch.counts["employees"]["updated"] == 1
+    change = ImportChange.objects.get(batch=batch)
+    assert change.key == target[0]
+    assert change.changes == {"name": [old_name, old_name + "（更正）"]}
+    assert Employee.objects.get(employee_number=target[0]).name == old_name + "（更正）"
+    entry = AuditEntry.objects.filter(event_type=AuditEvent.IMPORT_COMMITTED).latest("id")
+    assert entry.subject_id == str(batch.pk)
+    assert json.loads(entry.payload)["extra"]["counts"]["employees"]["updated"] == 1
+
+
+HEADER = "employee_number,name,business_unit,legal_entity,department,position,work_city,hire_date\n"
+
+
+def one_employee(**overrides: str) -> str:
+    emp = (
+        Employee.objects.select_related(
+            "business_unit", "legal_entity", "department", "position", "work_city"
+        )
+        .filter(business_unit__code="C")
+        .first()
+    )
+    assert emp is not None
+    values = {
+        "employee_number": "NEW0001",
+        "name": "新同事",
+        "business_unit": emp.business_unit.code,
+        "legal_entity": emp.legal_entity.code,
+        "department": emp.department.code,
+        "position": emp.position.code,
+        "work_city": emp.work_city.code,
+        "hire_date": "2026-03-01",
+    }
+    values.update(overrides)
+    return ",".join(values.values()) + "\n"
+
+
+def test_new_people_are_created_and_numbered_by_the_scheme(tmp_path: Path, users: Any) -> None:
+    user = admin()
+    text = (
+        "legacy_id,"
+        + HEADER.split(",", 1)[1]
+        + ",".join(["OLD-77", *one_employee().strip().split(",")[1:]])
+        + "\n"
+    )
+    batch = run(write(tmp_path, "new.csv", text), "employees", user)
+    assert batch.status == BatchStatus.COMMITTED, problems(batch)
+    emp = Employee.objects.get(legacy_id="OLD-77")
+    assert emp.employee_number.startswith("HXC26")  # {group}{bu}{yy}{seq:05}
+    again = run(write(tmp_path, "new2.csv", text), "employees", user)
+    assert again.counts["employees"]["unchanged"] == 1
+    assert Employee.objects.filter(legacy_id="OLD-77").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("override", "column", "code"),
+    [
+        ({"hire_date": "2026-13-45"}, "hire_date", "bad_date"),
+        ({"department": "NOPE"}, "department", "unknown_department"),
+        ({"name": '=HYPERLINK("http://evil","x")'}, "name", "formula"),
+        ({"name": "+cmd|' /C calc'!A0"}, "name", "formula"),
+        ({"name": ""}, "name", "required"),
+    ],
+)
+def test_a_bad_row_is_reported_and_nothing_is_written(
+    tmp_path: Path, users: Any, override: dict[str, str], column: str, code: str
+) -> None:
+    user = admin()
+    good = one_employee(employee_number="NEW0002")
+    bad = one_employee(**override)
+    before = Employee.objects.count()
+    batch = run(write(tmp_path, "bad.csv", HEADER + good + bad), "employees", user)
+    assert batch.status == BatchStatus.INVALID
+    assert problems(batch) == [(3, column, code)]
+    assert Employee.objects.count() == before
+    with pytest.raises(Conflict):
+        actions.commit(batch, acting_user=user)
+    assert Employee.objects.count() == before
+
+
+def test_termination_before_hire_is_rejected(tmp_path: Path, users: Any) -> None:
+    header = HEADER.rstrip("\n") + ",termination_date\n"
+    row = one_employee().rstrip("\n") + ",2020-01-01\n"
+    batch = run(write(tmp_path, "t.csv", header + row), "employees", admin())
+    assert problems(batch) == [(2, "termination_date", "hire_after_termination")]
+
+
+def test_a_manager_cycle_is_rejected(tmp_path: Path, users: Any) -> None:
+    a, b = Employee.objects.filter(business_unit__code="C").order_by("id")[:2]
+    text = HEADER.rstrip("\n") + ",manager\n"
+    for me, boss in ((a, b), (b, a)):
+        text += (
+            f"{me.employee_number},{me.name},C,{me.legal_entity.code},{me.department.code},"
+            f"{me.position.code},{me.work_city.code},{me.hire_date},{boss.employee_number}\n"
+        )
+    batch = run(write(tmp_path, "cycle.csv", text), "employees", admin())
+    assert batch.status == BatchStatus.INVALID
+    assert "manager_cycle" in {c for _r, _c, c in problems(batch)}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        ("姓名,部门\n".encode("utf-16"), "UTF-16"),
+        (b"name\xe9\xff\xfe,dept\nx\xff\xfe\xe9,y\n", "GB18030"),
+    ],
+)
+def test_an_unreadable_file_is_refused_at_upload(
+    tmp_path: Path, users: Any, content: bytes, message: str
+) -> None:
+    path = tmp_path / "f.csv"
+    path.write_bytes(content)
+    with pytest.raises(InvalidInput) as err:
+        actions.upload(path, kind="employees", file_name="f.csv", acting_user=admin())
+    assert message.lower() in " ".join(err.value.field_errors["file"]).lower()
+
+
+def test_a_missing_required_column_is_named(tmp_path: Path, users: Any) -> None:
+    path = write(tmp_path, "m.csv", "employee_number,name\nX1,张三\n")
+    with pytest.raises(InvalidInput) as err:
+        actions.upload(path, kind="employees", file_name="m.csv", acting_user=admin())
+    assert "hire_date" in err.value.message and "department" in err.value.message
+
+
+def test_a_two_gigabyte_file_is_refused_before_reading(tmp_path: Path, users: Any) -> None:
+    path = tmp_path / "huge.csv"
+    with open(path, "wb") as f:
+        f.truncate(2 * 1024**3)
+    kept = set(actions.storage_dir().glob("*.upload"))
+    with pytest.raises(InvalidInput) as err:
+        actions.upload(path, kind="attendance", file_name="huge.csv", acting_user=admin())
+    assert "2 GB" in err.value.field_errors["file"][0]
+    assert set(actions.storage_dir().glob("*.upload")) == kept
+
+
+def test_gbk_files_import(tmp_path: Path, users: Any) -> None:
+    text = HEADER + one_employee(name="欧阳娜娜", employee_number="GBK001")
+    batch = run(write(tmp_path, "gbk.csv", text, "gbk"), "employees", admin())
+    assert batch.encoding == "gb18030"
+    assert Employee.objects.get(employee_number="GBK001").name == "欧阳娜娜"
+
+
+def test_a_bu_hr_cannot_import_into_another_unit(tmp_path: Path, users: Any) -> None:
+    hr_cloud = User.objects.get(username="hrbp.cloud")
+    emp = (
+        Employee.objects.select_related("legal_entity", "department", "position", "work_city")
+        .filter(business_unit__code="D")
+        .first()
+    )
+    assert emp is not None
+    row = one_employee(
+        business_unit="D",
+        legal_entity=emp.legal_entity.code,
+        department=emp.department.code,
+        position=emp.position.code,
+        work_city=emp.work_city.code,
+    )
+    batch = run(write(tmp_path, "d.csv", HEADER + row), "employees", hr_cloud)
+    assert problems(batch) == [(2, "department", "out_of_scope")]
+
+
+def test_attendance_imports_idempotently(tmp_path: Path, users: Any) -> None:
+    numbers = list(Employee.objects.order_by("id").values_list("employee_number", flat=True)[:20])
+    lines = ["employee,date,status,clock_in,clock_out"]
+    for n in numbers:
+        for day in ("2026-11-02", "2026-11-03", "2026-11-04"):
+            lines.append(f"{n},{day},present,09:01,18:30")
+    lines.append(f"{numbers[0]},2026-11-05,请假,,")
+    path = write(tmp_path, "att.csv", "\n".join(lines) + "\n")
+    before = AttendanceDay.objects.count()
+    batch = run(path, "attendance", admin())
+    assert batch.counts["attendance"]["created"] == 61
+    assert AttendanceDay.objects.count() == before + 61
+    again = run(path, "attendance", admin())
+    assert again.counts["attendance"]["unchanged"] == 61
+    lines[1] = lines[1].replace("09:01", "09:20")
+    fixed = run(write(tmp_path, "att2.csv", "\n".join(lines) + "\n"), "attendance", admin())
+    assert fixed.counts["attendance"]["updated"] == 1
+
+
+def test_a_key_repeated_with_other_values_is_rejected(tmp_path: Path, users: Any) -> None:
+    n = Employee.objects.values_list("employee_number", flat=True).first()
+    text = f"employee,date,status\n{n},2026-11-02,present\n{n},2026-11-02,absent\n"
+    batch = run(write(tmp_path, "dup.csv", text), "attendance", admin())
+    assert [(r, c) for r, _col, c in problems(batch)] == [(3, "duplicate_key")]
+
+
+def test_validation_queries_do_not_grow_with_rows(
+    tmp_path: Path, users: Any, django_assert_max_num_queries: Any
+) -> None:
+    user = admin()
+    path = write(tmp_path, "employees.csv", export_csv("employees", user))
+    batch = actions.upload(path, kind="employees", file_name="e.csv", acting_user=user)
+    with django_assert_max_num_queries(40):
+        actions.validate(batch, acting_user=user)
+
+
+def test_ibm_sample_imports_through_a_saved_mapping(tmp_path: Path, users: Any) -> None:
+    user = admin()
+    org = run(EXAMPLES / "organisation", "archive", user)  # type: ignore[arg-type]
+    assert org.status == BatchStatus.COMMITTED, problems(org)
+    spec = json.loads((EXAMPLES / "employees.mapping.json").read_text())
+    saved = actions.save_mapping(
+        "IBM HR attrition",
+        "employees",
+        {k: v for k, v in spec.items() if k not in ("kind", "name")},
+        acting_user=user,
+    )
+    batch = run(IBM, "employees", user, saved_mapping=saved)
+    assert batch.status == BatchStatus.COMMITTED, problems(batch)[:5]
+    assert batch.counts["employees"]["created"] == 1470
+    people = Employee.objects.filter(business_unit__code="IBM")
+    assert people.count() == 1470
+    first = people.get(legacy_id="1")
+    assert first.attributes["Attrition"] == "Yes" and first.attributes["MonthlyIncome"] == 5993
+    assert first.protected_attributes == {"Age": 41, "Gender": "Female", "MaritalStatus": "Single"}
+    assert not {"Age", "Gender", "MaritalStatus"} & set(first.attributes)
+    assert first.position.code == "IBM-SAL-EXEC" and first.department.code == "SALES"
+    assert people.filter(attributes__Attrition="Yes").count() == 237
+    again = run(IBM, "employees", user, saved_mapping=saved)
+    assert again.counts["employees"]["unchanged"] == 1470
+
+
+def test_separations_become_lifecycle_events(tmp_path: Path, users: Any) -> None:
+    n = Employee.objects.values_list("employee_number", flat=True).first()
+    text = f"employee,date,type,reason\n{n},2019-06-30,辞职,家庭原因\n"
+    batch = run(write(tmp_path, "sep.csv", text), "separations", admin())
+    assert batch.status == BatchStatus.COMMITTED, problems(batch)
+    ev = LifecycleEvent.objects.get(
+        employee__employee_number=n, event_type="resignation", effective_date="2019-06-30"
+    )
+    assert ev.details == {"reason": "家庭原因", "voluntary": True}

@@ -1,0 +1,175 @@
+"""Merging duplicate employee records: one person recorded twice (typically once per business
+unit, brought in by separate migrations) becomes one record again.
+
+The surviving record receives the duplicate's history — contracts, agreements, lifecycle
+events, attendance, leave, performance ratings, compensation changes — and fills its own empty
+contact details and ID card number from it. The duplicate stays (nothing is deleted, its status
+is kept) and points at the survivor with `merged_into`; people lists no longer show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Exists, Model, OuterRef
+from django.utils.translation import gettext as _
+
+from baton.access import authz
+from baton.access.authz import Perm
+from baton.audit import trail
+from baton.audit.events import AuditEvent as E
+from baton.core.errors import Conflict, InvalidInput
+from baton.org import idcard
+from baton.org.models import (
+    Agreement,
+    AttendanceDay,
+    CompensationChange,
+    Contract,
+    Employee,
+    LeaveRecord,
+    LifecycleEvent,
+    PerformanceRating,
+)
+
+# History moved whole (no natural key: both records' rows are kept).
+MOVED_WHOLE: dict[str, type[Model]] = {
+    "contracts": Contract,
+    "agreements": Agreement,
+    "lifecycle_events": LifecycleEvent,
+}
+# Lifecycle data with a natural key per employee: a row the survivor already has for the same
+# key stays on the duplicate (counted as skipped), so the survivor's own data wins.
+MOVED_BY_KEY: dict[str, tuple[type[Model], tuple[str, ...]]] = {
+    "attendance_days": (AttendanceDay, ("date",)),
+    "leave_records": (LeaveRecord, ("leave_type", "start_date")),
+    "performance_ratings": (PerformanceRating, ("period",)),
+    "compensation_changes": (CompensationChange, ("effective_date", "change_type")),
+}
+COPIED_FIELDS = ("email", "phone")
+
+
+@dataclass
+class MergeResult:
+    """What a merge did: rows moved to the survivor and rows left on the duplicate because the
+    survivor already had one for the same day / period / key."""
+
+    survivor: Employee
+    duplicate: Employee
+    moved: dict[str, int]
+    skipped: dict[str, int]
+
+
+def _check_mergeable(survivor: Employee, duplicate: Employee) -> None:
+    if survivor.merged_into_id is not None:
+        raise Conflict(
+            _("%(name)s (%(number)s) was already merged into another record.")
+            % {"name": survivor.name, "number": survivor.employee_number}
+        )
+    if duplicate.merged_into_id is not None:
+        raise Conflict(
+            _("%(name)s (%(number)s) was already merged into another record.")
+            % {"name": duplicate.name, "number": duplicate.employee_number}
+        )
+    if duplicate.exit_cases.exists():
+        raise Conflict(
+            _(
+                "%(number)s has exit cases; merge the other way round (keep %(number)s) or "
+                "finish with them first."
+            )
+            % {"number": duplicate.employee_number}
+        )
+    if hasattr(duplicate, "user") and duplicate.user is not None:
+        raise Conflict(
+            _(
+                "%(number)s is linked to the login %(login)s; unlink it (or keep %(number)s) "
+                "before merging."
+            )
+            % {"number": duplicate.employee_number, "login": duplicate.user.username}
+        )
+
+
+@transaction.atomic
+def merge_employees(
+    survivor: Employee, duplicate: Employee, *, acting_user: Any, reason: str
+) -> MergeResult:
+    """Fold `duplicate` into `survivor` (see the module). Needs the right to change both
+    records; refused while the duplicate has exit cases or a login."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput.field("reason", _("Say why these records are the same person."))
+    if survivor.pk == duplicate.pk:
+        raise Conflict(_("A record cannot be merged into itself."))
+    for emp in (survivor, duplicate):
+        authz.get_for(acting_user, Perm.EMPLOYEE_CHANGE, Employee, pk=emp.pk)
+    # Lock both rows in id order (two merges of the same pair cannot deadlock).
+    locked = {
+        e.pk: e
+        for e in Employee.objects.select_for_update()
+        .filter(pk__in=[survivor.pk, duplicate.pk])
+        .order_by("pk")
+    }
+    survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+    _check_mergeable(survivor, duplicate)
+
+    moved: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    for name, model in MOVED_WHOLE.items():
+        moved[name] = model._default_manager.filter(employee_id=duplicate.pk).update(
+            employee_id=survivor.pk
+        )
+    for name, (model, key) in MOVED_BY_KEY.items():
+        manager = model._default_manager
+        clash = manager.filter(employee_id=survivor.pk, **{k: OuterRef(k) for k in key})
+        moved[name] = (
+            manager.filter(employee_id=duplicate.pk)
+            .filter(~Exists(clash))
+            .update(employee_id=survivor.pk)
+        )
+        left = manager.filter(employee_id=duplicate.pk).count()
+        if left:
+            skipped[name] = left
+    # Records earlier merged into the duplicate now point at the survivor (no chains).
+    moved["merged_records"] = Employee.objects.filter(merged_into_id=duplicate.pk).update(
+        merged_into_id=survivor.pk
+    )
+
+    changes: dict[str, tuple[Any, Any]] = {}
+    update_fields = ["merged_into", "updated_at"]
+    for name in COPIED_FIELDS:
+        if not getattr(survivor, name) and getattr(duplicate, name):
+            changes[name] = ("", getattr(duplicate, name))
+            setattr(survivor, name, getattr(duplicate, name))
+    if not survivor.id_number_hash and duplicate.id_number_blob:
+        # The ciphertext is bound to its row: decrypt and seal again under the survivor.
+        idcard.seal(survivor, idcard.reveal(duplicate))
+        changes["id_number_hint"] = ("", survivor.id_number_hint)
+    for attr in ("attributes", "protected_attributes"):
+        mine, theirs = getattr(survivor, attr) or {}, getattr(duplicate, attr) or {}
+        added = {k: v for k, v in theirs.items() if mine.get(k) in (None, "")}
+        if added:
+            # Protected attributes are named, never shown, in the trail.
+            shown = sorted(added) if attr == "protected_attributes" else added
+            changes[attr] = (None, shown)
+            setattr(survivor, attr, {**mine, **added})
+    survivor_fields = [*COPIED_FIELDS, *idcard.SEALED_FIELDS, "attributes", "protected_attributes"]
+    survivor.save(update_fields=[*survivor_fields, "updated_at"])
+    duplicate.merged_into = survivor
+    duplicate.save(update_fields=update_fields)
+
+    trail.record(
+        E.EMPLOYEES_MERGED,
+        actor=acting_user,
+        subject=survivor,
+        changes=changes,
+        extra={
+            "duplicate_id": duplicate.pk,
+            "duplicate_number": duplicate.employee_number,
+            "duplicate_business_unit_id": duplicate.business_unit_id,
+            "reason": reason,
+            "moved": moved,
+            "skipped": skipped,
+        },
+    )
+    return MergeResult(survivor, duplicate, moved, skipped)
