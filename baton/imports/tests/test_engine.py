@@ -308,3 +308,24 @@ def test_separations_become_lifecycle_events(tmp_path: Path, users: Any) -> None
         employee__employee_number=n, event_type="resignation", effective_date="2019-06-30"
     )
     assert ev.details == {"reason": "家庭原因", "voluntary": True}
+
+
+def test_exports_escape_formula_cells_and_imports_read_them_back(tmp_path: Path, users: Any) -> None:
+    from baton.org import actions as org_actions
+
+    user = admin()
+    emp = Employee.objects.filter(business_unit__code="C").first()
+    assert emp is not None
+    org_actions.update_employee(emp, {"name": "=1+2 @x"}, acting_user=user)
+    text = export_csv("employees", user)
+    assert f"{emp.employee_number},,'=1+2 @x," in text
+    xlsx = exports.xlsx_bytes("employees", user)
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(xlsx), read_only=True).active
+    assert sheet is not None
+    assert "'=1+2 @x" in [row[2] for row in sheet.iter_rows(values_only=True)]
+    batch = run(write(tmp_path, "e.csv", text), "employees", user)
+    assert batch.status == BatchStatus.COMMITTED
+    assert batch.counts["employees"].get("updated", 0) == 0
+    assert Employee.objects.get(pk=emp.pk).name == "=1+2 @x"
