@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 import uuid
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +32,9 @@ from baton.imports.mapping import check_spec
 from baton.imports.models import BatchStatus, ImportBatch, ImportKind, ImportProblem, SavedMapping
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
+# A running phase whose progress file has not moved for this long lost its worker.
+STALE_AFTER_SECONDS = 15 * 60
 
 
 def storage_dir() -> Path:
@@ -194,8 +199,14 @@ def _archive_tables(path: Path, spec: Mapping[str, Any]) -> Iterator[list[Any]]:
     """The tables of a full archive (`<kind>.csv` members), in import order."""
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, OSError):
         raise readers.FileProblem(_("This is not a ZIP archive."), code="unsupported") from None
+    limit = int(getattr(settings, "BATON_IMPORT_MAX_BYTES", readers.MAX_FILE_BYTES))
+    if sum(i.file_size for i in archive.infolist()) > limit:
+        archive.close()
+        raise readers.FileProblem(
+            _("The archive unpacks to more than %(limit)s.") % {"limit": "2 GB"}, code="too_large"
+        )
     tmp = Path(tempfile.mkdtemp(dir=storage_dir()))
     try:
         names = {Path(n).name: n for n in archive.namelist()}
@@ -210,8 +221,22 @@ def _archive_tables(path: Path, spec: Mapping[str, Any]) -> Iterator[list[Any]]:
                     _("%(name)s is too large.") % {"name": member}, code="too_large"
                 )
             out = tmp / Path(member).name
-            with archive.open(member) as src, open(out, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1024 * 1024)
+            try:
+                with archive.open(member) as src, open(out, "wb") as dst:
+                    written = 0
+                    # Declared sizes can lie: count what really comes out.
+                    while block := src.read(1024 * 1024):
+                        written += len(block)
+                        if written > info.file_size or written > limit:
+                            raise readers.FileProblem(
+                                _("%(name)s is larger than the archive says.") % {"name": member},
+                                code="too_large",
+                            )
+                        dst.write(block)
+            except (zipfile.BadZipFile, zlib.error, EOFError):
+                raise readers.FileProblem(
+                    _("%(name)s in the archive is damaged.") % {"name": member}, code="unreadable"
+                ) from None
             try:
                 tables.append((cls.code, readers.open_table(out), None))
             except readers.FileProblem as e:
@@ -238,6 +263,9 @@ def _tables(batch: ImportBatch) -> Iterator[list[Any]]:
 def _claim(batch_id: int, allowed: set[str], running: str) -> ImportBatch:
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status in (BatchStatus.VALIDATING, BatchStatus.COMMITTING) and is_stale(batch):
+            # Its worker died (its transaction was rolled back): the batch may run again.
+            allowed = allowed | {BatchStatus.VALIDATING, BatchStatus.COMMITTING}
         if batch.status not in allowed:
             raise Conflict(
                 _("This import is %(status)s; it cannot be run now.")
@@ -247,6 +275,7 @@ def _claim(batch_id: int, allowed: set[str], running: str) -> ImportBatch:
         batch.progress_rows = batch.progress_bytes = 0
         batch.error = ""
         batch.save(update_fields=["status", "progress_rows", "progress_bytes", "error"])
+    _write_progress(batch.pk, 0, 0, batch.file_size)  # the claim is fresh from now
     return batch
 
 
@@ -302,14 +331,19 @@ def commit(
 def _execute(
     batch: ImportBatch, user: Any, *, dry_run: bool, progress: Progress | None
 ) -> engine.Run | None:
+    total = [batch.file_size or 1]
+
     def tick(rows: int, done_bytes: int) -> None:
-        _write_progress(batch.pk, rows, done_bytes, batch.file_size)
+        # An archive's tables are larger than the ZIP: report the share read, in file bytes.
+        done = done_bytes * (batch.file_size or 1) // total[0]
+        _write_progress(batch.pk, rows, done, batch.file_size)
         if progress:
-            progress(rows, done_bytes)
+            progress(rows, done)
 
     run = engine.Run(user=user, batch_id=batch.pk, dry_run=dry_run, progress=tick)
     try:
         with _tables(batch) as tables:
+            total[0] = max(1, sum(table.size for _kind, table, _spec in tables))
             if dry_run:
                 engine.execute(run, tables)
             else:
@@ -318,7 +352,17 @@ def _execute(
         _fail(batch, user, getattr(e, "message", str(e)))
         return None
     except Exception as e:
-        _fail(batch, user, _("The import stopped on an unexpected error: %(error)s") % {"error": e})
+        # The detail (SQL, values) goes to the log, not to the page.
+        log.exception("import batch %s stopped", batch.pk)
+        _fail(
+            batch,
+            user,
+            _(
+                "The import stopped on an unexpected error (%(kind)s); nothing was written. "
+                "The administrator finds the detail in the log."
+            )
+            % {"kind": type(e).__name__},
+        )
         raise
     finally:
         _clear_progress(batch.pk)
@@ -404,7 +448,8 @@ def _store_report(batch: ImportBatch, run: engine.Run) -> None:
 def discard(batch: ImportBatch, *, acting_user: Any) -> ImportBatch:
     _require_kind(acting_user, batch.kind)
     batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
-    if batch.status in (BatchStatus.COMMITTED, BatchStatus.VALIDATING, BatchStatus.COMMITTING):
+    running = batch.status in (BatchStatus.VALIDATING, BatchStatus.COMMITTING)
+    if batch.status == BatchStatus.COMMITTED or (running and not is_stale(batch)):
         raise Conflict(
             _("This import is %(status)s; it cannot be discarded.")
             % {"status": batch.get_status_display()}
@@ -512,3 +557,17 @@ def progress_of(batch: ImportBatch) -> dict[str, Any]:
     size = data.get("size") or batch.file_size or 1
     data["percent"] = min(100, int(100 * data.get("bytes", 0) / size)) if size else 0
     return data
+
+
+def is_stale(batch: ImportBatch) -> bool:
+    """A validating/committing batch whose progress has not moved for STALE_AFTER_SECONDS."""
+    import time
+
+    path = _progress_file(batch.pk)
+    try:
+        moved = path.stat().st_mtime
+    except OSError:
+        moved = (
+            batch.validated_at.timestamp() if batch.validated_at else batch.created_at.timestamp()
+        )
+    return time.time() - moved > STALE_AFTER_SECONDS

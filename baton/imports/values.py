@@ -68,13 +68,25 @@ def parse_time(text: str) -> dt.time:
         ) from None
 
 
-def parse_decimal(text: str, *, places: int = 2, minimum: Decimal | None = None) -> Decimal:
+def parse_decimal(
+    text: str, *, places: int = 2, minimum: Decimal | None = None, digits: int = 12
+) -> Decimal:
+    """A number with `places` decimals and at most `digits` digits in all (the column's size)."""
+    bad = CellError(_("“%(value)s” is not a number.") % {"value": text[:40]}, "bad_number")
+    if len(text) > 40:
+        raise bad
     try:
         value = Decimal(text.replace(",", "").replace("，", ""))
     except InvalidOperation:
-        raise CellError(_("“%(value)s” is not a number.") % {"value": text}, "bad_number") from None
+        raise bad from None
     if not value.is_finite():
-        raise CellError(_("“%(value)s” is not a number.") % {"value": text}, "bad_number")
+        raise bad
+    if abs(value) >= Decimal(10) ** (digits - places):
+        raise CellError(
+            _("%(value)s is too large (at most %(digits)d digits before the decimal point).")
+            % {"value": text, "digits": digits - places},
+            "out_of_range",
+        )
     if minimum is not None and value < minimum:
         raise CellError(
             _("%(value)s is below the least allowed, %(minimum)s.")
@@ -85,6 +97,10 @@ def parse_decimal(text: str, *, places: int = 2, minimum: Decimal | None = None)
 
 
 def parse_int(text: str) -> int:
+    if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 9:
+        raise CellError(
+            _("“%(value)s” is not a whole number.") % {"value": text[:40]}, "bad_number"
+        )
     try:
         return int(text)
     except ValueError:
@@ -122,7 +138,7 @@ def parse_choice(text: str, choices: Any) -> str:
 def parse_json_object(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise CellError(
             _("“%(value)s” is not a JSON object.") % {"value": text[:60]}, "bad_json"
         ) from None

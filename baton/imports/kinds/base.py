@@ -85,6 +85,10 @@ class Kind:
     def key_text(self, values: dict[str, Any]) -> str:
         return " / ".join(str(values[k]) for k in self.key)
 
+    def check_existing(self, values: dict[str, Any], before: dict[str, Any]) -> None:
+        """A row matched an existing record (`before`: its values now): raise RowError when
+        this user may not change it or the change would break it."""
+
     def before_insert(self, creates: list[dict[str, Any]]) -> None:
         """Fill what only a write can give (allocated numbers)."""
 

@@ -13,6 +13,7 @@ from baton.access import authz
 from baton.access.authz import Perm
 from baton.imports import bulk
 from baton.imports.kinds.base import Column, Kind, RowError, Scope, cell
+from baton.imports.models import ChangeOp
 from baton.imports.values import check_length, parse_bool
 from baton.org.models import (
     BusinessUnit,
@@ -307,6 +308,10 @@ class Departments(OrgKind):
     def key_text(self, values: dict[str, Any]) -> str:
         return str(values["code"])
 
+    def before_insert(self, creates: list[dict[str, Any]]) -> None:
+        self.created_codes = getattr(self, "created_codes", set())
+        self.created_codes.update(v["code"] for v in creates)
+
     def finish(self) -> None:
         """Parents once every department of the file exists; then the tree paths."""
         rows = list(
@@ -338,6 +343,7 @@ class Departments(OrgKind):
             for row_no, bu, code, p in self.parents
             if (bu, code) in by_code
         }
+        cyclic = False
         for pk in rows_of:
             seen, node = {pk}, parent_of.get(pk)
             while node is not None:
@@ -350,19 +356,34 @@ class Departments(OrgKind):
                         _("This parent makes the department tree a cycle."),
                         p,
                     )
-                    return
+                    cyclic = True
+                    break
                 seen.add(node)
                 node = parent_of.get(node)
+        if cyclic:
+            return
         changed = [
             (pk, parent_of[pk], self.run.batch_id)
             for pk in rows_of
             if pk and parent_of.get(pk) != old_parent.get(pk)
         ]
-        bulk.update_rows(
-            Department,
-            ("parent_id", "import_batch_id") if _has_batch(Department) else ("parent_id",),
-            changed if _has_batch(Department) else [(a, b) for a, b, _c in changed],
-        )
+        bulk.update_rows(Department, ("parent_id", "import_batch_id"), changed)
+        code_of = {pk: code for pk, _bu, code, _p, _path in rows}
+        created = getattr(self, "created_codes", set())
+        self.run.count("parent_changes", len(changed))
+        if not self.run.dry_run:
+            self.run.changes.extend(
+                {
+                    "kind": self.code,
+                    "key": code_of[pk],
+                    "op": ChangeOp.UPDATE,
+                    "changes": {
+                        "parent": [code_of.get(old_parent.get(pk) or 0), code_of.get(target or 0)]
+                    },
+                }
+                for pk, target, _b in changed
+                if code_of[pk] not in created
+            )
         # Paths from the roots down.
         paths: dict[int, str] = {}
 
@@ -380,10 +401,6 @@ class Departments(OrgKind):
             "business_unit__code", "code", "name", "parent__code", "is_active"
         ):
             yield [r[0], r[1], r[2], r[3] or "", _flag(r[4])]
-
-
-def _has_batch(model: Any) -> bool:
-    return any(f.attname == "import_batch_id" for f in model._meta.concrete_fields)
 
 
 class PositionFamilies(OrgKind):

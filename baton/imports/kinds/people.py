@@ -12,9 +12,11 @@ from django.utils.translation import gettext_lazy as _l
 
 from baton.access import authz
 from baton.access.authz import Perm
+from baton.core.cells import looks_like_formula
 from baton.imports import bulk
 from baton.imports.kinds.base import Column, Kind, RowError, Scope, cell
 from baton.imports.mapping import attributes_of
+from baton.imports.models import ChangeOp
 from baton.imports.values import (
     check_length,
     parse_choice,
@@ -87,6 +89,9 @@ class Employees(Kind):
         "protected_attributes",
         "id_number_hash",
         "id_number_hint",
+        # Compared only when a row clears the number (sealing writes them after the insert).
+        "id_number_key_id",
+        "id_number_blob",
     )
 
     def prepare(self) -> None:
@@ -115,6 +120,18 @@ class Employees(Kind):
         )
         self.managers: list[tuple[int, str, str]] = []
         self.created_numbers: set[str] = set()
+        self.paths = dict(self.departments.values())
+        # Explicit numbers of this file and the number each previous-system ID came with.
+        self.file_numbers: set[str] = set()
+        self.file_legacy: dict[str, str] = {}
+        from baton.handover.models import OPEN_CASE_STATES, ExitCase
+
+        self.open_cases = set(
+            ExitCase.objects.filter(state__in=OPEN_CASE_STATES).values_list(
+                "employee_id", flat=True
+            )
+        )
+        self.ids = dict(Employee.objects.filter(group=group).values_list("employee_number", "id"))
         self.bu_objs = {b.pk: b for b in BusinessUnit.objects.all()}
         self.entity_objs = {e.pk: e for e in LegalEntity.objects.all()}
         self.date_format = self.compiled.date_format  # type: ignore[attr-defined]
@@ -131,6 +148,20 @@ class Employees(Kind):
                 "legacy_taken",
                 legacy,
             )
+        if legacy:
+            seen = self.file_legacy.setdefault(legacy, number or "")
+            if seen != (number or ""):
+                raise RowError(
+                    "legacy_id",
+                    _(
+                        "This previous system ID appears earlier in the file with another "
+                        "employee number."
+                    ),
+                    "duplicate_key",
+                    legacy,
+                )
+        if number:
+            self.file_numbers.add(number)
         if not number:
             if not legacy:
                 raise RowError(
@@ -166,6 +197,13 @@ class Employees(Kind):
         city = self.cities.get(city_code)
         if city is None:
             raise RowError("work_city", _("No city has this code."), "unknown", city_code)
+        if entity[1] is not None and entity[1] != bu:
+            raise RowError(
+                "legal_entity",
+                _("This legal entity belongs to another business unit."),
+                "entity_elsewhere",
+                ent_code,
+            )
         if not self.scope.allows(bu, entity[0], dept[1]):
             raise RowError(
                 "department",
@@ -225,13 +263,66 @@ class Employees(Kind):
                 out["id_number_hint"] = idcard.mask(normal)
                 out["_id_number"] = normal
             else:
-                out["id_number_hash"] = out["id_number_hint"] = ""
+                out["id_number_hash"] = out["id_number_hint"] = out["id_number_key_id"] = ""
+                out["id_number_blob"] = None
         if "manager" in raw:
             self.managers.append((row_no, number, raw["manager"]))
         return out
 
+    def check_existing(self, values: dict[str, Any], before: dict[str, Any]) -> None:
+        """Where the person is now must be in scope too (else a row could pull anyone into the
+        user's unit); someone with an open exit case is changed through the case; a hire date
+        may not pass the termination date the file leaves as it is."""
+        path = self.paths.get(before["department_id"], "")
+        if not self.scope.allows(before["business_unit_id"], before["legal_entity_id"], path):
+            raise RowError(
+                "employee_number",
+                _("This employee is outside the part of the organisation you manage."),
+                "out_of_scope",
+                str(values["employee_number"]),
+            )
+        pk = self.ids.get(values["employee_number"])
+        if pk in self.open_cases:
+            moved = [
+                f
+                for f in (
+                    "business_unit_id",
+                    "legal_entity_id",
+                    "department_id",
+                    "status",
+                    "termination_date",
+                )
+                if f in values and values[f] != before[f]
+            ]
+            if moved:
+                raise RowError(
+                    moved[0].removesuffix("_id"),
+                    _(
+                        "This employee has an open exit case: change the placement, status or "
+                        "termination date through the case."
+                    ),
+                    "open_case",
+                )
+        if "termination_date" not in values:
+            end = before["termination_date"]
+            if end is not None and end < values["hire_date"]:
+                raise RowError(
+                    "hire_date",
+                    _("The hire date %(hire)s is after the termination date %(end)s.")
+                    % {"hire": values["hire_date"], "end": end},
+                    "hire_after_termination",
+                )
+
     def add_attributes(self, values: dict[str, Any], cells: list[str]) -> None:
         attrs, prot = attributes_of(self.compiled, cells)  # type: ignore[attr-defined]
+        for name, value in (*attrs.items(), *prot.items()):
+            if isinstance(value, str) and looks_like_formula(value):
+                raise RowError(
+                    name,
+                    _("The cell starts like a spreadsheet formula; formulas are not imported."),
+                    "formula",
+                    value,
+                )
         if attrs:
             values["attributes"] = {**values.get("attributes", {}), **attrs}
         if prot:
@@ -254,9 +345,7 @@ class Employees(Kind):
                 )
                 by_prefix.setdefault(prefix, []).append(v)
         for prefix, rows in by_prefix.items():
-            for v, number in zip(
-                rows, allocate_numbers(self.group, prefix, len(rows)), strict=True
-            ):
+            for v, number in zip(rows, self._free_numbers(prefix, len(rows)), strict=True):
                 legacy = v["employee_number"].removeprefix(NEW)
                 v["employee_number"] = number
                 self.legacy[legacy] = number
@@ -264,6 +353,28 @@ class Employees(Kind):
             self.created_numbers.add(v["employee_number"])
             v.setdefault("attributes", {})
             v.setdefault("protected_attributes", {})
+
+    def _free_numbers(self, prefix: str, count: int) -> list[str]:
+        """`count` numbers of the scheme no one has (a migrated file may already use numbers
+        of the same scheme). The dry run numbers with placeholders and never takes the
+        sequence's lock, so validating does not hold up hiring."""
+        if self.run.dry_run:
+            self._dry = getattr(self, "_dry", 0)
+            out = []
+            for _ in range(count):
+                self._dry += 1
+                out.append(f"{prefix[:20]}~{self._dry}")
+            return out
+        free: list[str] = []
+        while len(free) < count:
+            batch = allocate_numbers(self.group, prefix, count - len(free))
+            taken = set(
+                Employee.objects.filter(group=self.group, employee_number__in=batch).values_list(
+                    "employee_number", flat=True
+                )
+            )
+            free.extend(n for n in batch if n not in taken and n not in self.file_numbers)
+        return free
 
     def after_write(
         self, written: list[tuple[int, dict[str, Any]]], created: list[dict[str, Any]]
@@ -396,7 +507,21 @@ class Employees(Kind):
             if edges.get(pk) == target and old.get(pk) != target
         ]
         bulk.update_rows(Employee, ("manager_id", "import_batch_id"), changed)
-        self.run.count("managers_set", len(changed))
+        self.run.count("manager_changes", len(changed))
+        if not self.run.dry_run:
+            number_of = {pk: number for number, (pk, _m) in people.items()}
+            self.run.changes.extend(
+                {
+                    "kind": self.code,
+                    "key": number_of.get(pk, str(pk)),
+                    "op": ChangeOp.UPDATE,
+                    "changes": {
+                        "manager": [number_of.get(old.get(pk) or 0), number_of.get(target or 0)]
+                    },
+                }
+                for pk, target, _b in changed
+                if number_of.get(pk) not in self.created_numbers
+            )
 
     def export_rows(self, user: Any) -> Iterator[list[Any]]:
         qs = authz.visible_to(

@@ -58,6 +58,7 @@ class RecordKind(Kind):
         if self.scope.empty:
             raise authz.PermissionDenied(_("You may not change employee records."))
         people: dict[str, int] = {}
+        legacy: dict[str, int] = {}
         denied: set[str] = set()
         rows = Employee.objects.filter(merged_into__isnull=True).values_list(
             "employee_number",
@@ -67,13 +68,19 @@ class RecordKind(Kind):
             "legal_entity_id",
             "department__path",
         )
-        for number, legacy, pk, bu, entity, path in rows.iterator(chunk_size=20000):
+        for number, legacy_id, pk, bu, entity, path in rows.iterator(chunk_size=20000):
             if self.scope.allows(bu, entity, path):
                 people[number] = pk
-                if legacy:
-                    people.setdefault(legacy, pk)
+                if legacy_id:
+                    legacy[legacy_id] = pk
             else:
                 denied.add(number)
+                if legacy_id:
+                    denied.add(legacy_id)
+        # An employee number wins over a previous-system ID that happens to look the same.
+        for legacy_id, pk in legacy.items():
+            if legacy_id not in people and legacy_id not in denied:
+                people[legacy_id] = pk
         self.people, self.denied = people, denied
         self.date_format = self.compiled.date_format  # type: ignore[attr-defined]
 
@@ -112,7 +119,19 @@ class RecordKind(Kind):
         return self._numbers.get(pk, str(pk))
 
     def export_query(self, user: Any) -> Any:
-        return authz.visible_to(user, Perm.RECORDS_VIEW, self.model._default_manager.all())
+        # Records of a merged (duplicate) record belong to the person it was merged into,
+        # whose export carries them; the duplicate's leftovers stay out of exports.
+        qs = self.model._default_manager.filter(employee__merged_into__isnull=True)
+        return authz.visible_to(user, Perm.RECORDS_VIEW, qs)
+
+
+def _sequence(text: str) -> int:
+    from baton.imports.values import CellError
+
+    n = parse_int(text)
+    if not 1 <= n <= 999:
+        raise CellError(_("Give the contract's number, 1 to 999."), "out_of_range")
+    return n
 
 
 def _json(value: Any) -> str:
@@ -153,7 +172,7 @@ class Contracts(RecordKind):
     def build(self, raw: dict[str, str], row_no: int) -> dict[str, Any]:
         out: dict[str, Any] = {
             "employee_id": self.employee(raw),
-            "sequence": cell(raw, "sequence", parse_int, required=True),
+            "sequence": cell(raw, "sequence", _sequence, required=True),
             "contract_type": cell(
                 raw, "contract_type", lambda t: parse_choice(t, ContractType), required=True
             ),
@@ -346,7 +365,10 @@ class Compensation(RecordKind):
                 raw, "change_type", lambda t: parse_choice(t, CompensationChangeType), required=True
             ),
             "monthly_base": cell(
-                raw, "monthly_base", lambda t: parse_decimal(t, minimum=Decimal(0)), required=True
+                raw,
+                "monthly_base",
+                lambda t: parse_decimal(t, minimum=Decimal(0), digits=12),
+                required=True,
             ),
         }
         if "currency" in raw:
@@ -399,7 +421,7 @@ class Performance(RecordKind):
             "rating": cell(raw, "rating", lambda t: check_length(t, 16), required=True),
         }
         if "score" in raw:
-            out["score"] = cell(raw, "score", parse_decimal)
+            out["score"] = cell(raw, "score", lambda t: parse_decimal(t, digits=6))
         return out
 
     def export_rows(self, user: Any) -> Iterator[list[Any]]:
@@ -434,7 +456,7 @@ class Leave(RecordKind):
             "start_date": self.date(raw, "start_date", required=True),
             "end_date": self.date(raw, "end_date", required=True),
             "days": cell(
-                raw, "days", lambda t: parse_decimal(t, minimum=Decimal(0)), required=True
+                raw, "days", lambda t: parse_decimal(t, minimum=Decimal(0), digits=6), required=True
             ),
         }
         if out["end_date"] < out["start_date"]:

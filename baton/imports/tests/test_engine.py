@@ -310,7 +310,9 @@ def test_separations_become_lifecycle_events(tmp_path: Path, users: Any) -> None
     assert ev.details == {"reason": "家庭原因", "voluntary": True}
 
 
-def test_exports_escape_formula_cells_and_imports_read_them_back(tmp_path: Path, users: Any) -> None:
+def test_exports_escape_formula_cells_and_imports_read_them_back(
+    tmp_path: Path, users: Any
+) -> None:
     from baton.org import actions as org_actions
 
     user = admin()
@@ -329,3 +331,183 @@ def test_exports_escape_formula_cells_and_imports_read_them_back(tmp_path: Path,
     assert batch.status == BatchStatus.COMMITTED
     assert batch.counts["employees"].get("updated", 0) == 0
     assert Employee.objects.get(pk=emp.pk).name == "=1+2 @x"
+
+
+# ---------------------------------------------------------------- review findings
+
+
+def _row_for(emp: Employee, **overrides: str) -> str:
+    values = {
+        "employee_number": emp.employee_number,
+        "name": emp.name,
+        "business_unit": emp.business_unit.code,
+        "legal_entity": emp.legal_entity.code,
+        "department": emp.department.code,
+        "position": emp.position.code,
+        "work_city": emp.work_city.code,
+        "hire_date": str(emp.hire_date),
+    }
+    values.update(overrides)
+    return ",".join(values.values()) + "\n"
+
+
+def test_a_bu_hr_cannot_pull_someone_from_another_unit(tmp_path: Path, users: Any) -> None:
+    """A row naming a BU D person but a BU C place must not move them into the HRBP's unit."""
+    hr_cloud = User.objects.get(username="hrbp.cloud")
+    victim = Employee.objects.filter(business_unit__code="D").first()
+    mine = (
+        Employee.objects.select_related(
+            "business_unit", "legal_entity", "department", "position", "work_city"
+        )
+        .filter(business_unit__code="C")
+        .first()
+    )
+    assert victim and mine
+    row = _row_for(mine, employee_number=victim.employee_number, name="HIJACKED")
+    batch = run(write(tmp_path, "h.csv", HEADER + row), "employees", hr_cloud)
+    assert problems(batch) == [(2, "employee_number", "out_of_scope")]
+    victim.refresh_from_db()
+    assert victim.name != "HIJACKED" and victim.business_unit.code == "D"
+
+
+def test_someone_with_an_open_case_is_not_moved_by_an_import(
+    tmp_path: Path, users: Any, approved_case: Any
+) -> None:
+    emp = Employee.objects.select_related(
+        "business_unit", "legal_entity", "department", "position", "work_city"
+    ).get(pk=approved_case.employee_id)
+    other = (
+        Employee.objects.filter(business_unit=emp.business_unit)
+        .exclude(department=emp.department)
+        .select_related("department")
+        .first()
+    )
+    assert other is not None
+    batch = run(
+        write(tmp_path, "o.csv", HEADER + _row_for(emp, department=other.department.code)),
+        "employees",
+        admin(),
+    )
+    assert problems(batch) == [(2, "department", "open_case")]
+    # Renaming is still fine.
+    ok = run(
+        write(tmp_path, "o2.csv", HEADER + _row_for(emp, name=emp.name + "·")), "employees", admin()
+    )
+    assert ok.status == BatchStatus.COMMITTED
+
+
+def test_clearing_an_id_number_removes_the_sealed_number(tmp_path: Path, users: Any) -> None:
+    user = admin()
+    emp = (
+        Employee.objects.select_related(
+            "business_unit", "legal_entity", "department", "position", "work_city"
+        )
+        .filter(business_unit__code="C")
+        .first()
+    )
+    assert emp is not None
+    header = HEADER.rstrip("\n") + ",id_number\n"
+    run(
+        write(tmp_path, "i.csv", header + _row_for(emp).rstrip("\n") + ",11010519491231002X\n"),
+        "employees",
+        user,
+    )
+    emp.refresh_from_db()
+    assert emp.id_number_blob and emp.id_number_hint == "110***********002X"
+    assert "11010519491231002X" in export_csv("employees", user)
+    run(write(tmp_path, "j.csv", header + _row_for(emp).rstrip("\n") + ",\n"), "employees", user)
+    emp.refresh_from_db()
+    assert not emp.id_number_blob and emp.id_number_hash == "" and emp.id_number_key_id == ""
+    assert "11010519491231002X" not in export_csv("employees", user)
+
+
+def test_scheme_numbers_skip_numbers_the_file_or_database_already_use(
+    tmp_path: Path, users: Any
+) -> None:
+    user = admin()
+    base = one_employee().strip().split(",")[1:]
+    # The next number of the scheme for BU C hired in 2026 is taken by an explicit row.
+    header = "employee_number,legacy_id," + HEADER.split(",", 1)[1]
+    taken = ["HXC2600001", "", *base]
+    legacy = ["", "L-1", *base]
+    text = header + ",".join(taken) + "\n" + ",".join(legacy) + "\n"
+    batch = run(write(tmp_path, "n.csv", text), "employees", user)
+    assert batch.status == BatchStatus.COMMITTED, problems(batch)
+    assert Employee.objects.get(legacy_id="L-1").employee_number != "HXC2600001"
+
+
+def test_row_problems_are_report_lines_not_crashes(tmp_path: Path, users: Any) -> None:
+    user = admin()
+    n = Employee.objects.values_list("employee_number", flat=True).first()
+    text = (
+        "employee,effective_date,change_type,monthly_base\n"
+        f"{n},2026-01-01,annual,1e30\n"
+        f"{n},2026-02-01,annual,123456789012345678\n"
+    )
+    batch = run(write(tmp_path, "c.csv", text), "compensation", user)
+    assert [c for _r, _col, c in problems(batch)] == ["out_of_range", "out_of_range"]
+    header = HEADER.rstrip("\n") + ",email,legacy_id\n"
+    rows = one_employee(employee_number="E1").rstrip("\n") + f",{'a' * 250}@x.cn,L9\n"
+    rows += one_employee(employee_number="E2").rstrip("\n") + ",b@x.cn,L9\n"
+    batch = run(write(tmp_path, "e.csv", header + rows), "employees", user)
+    assert sorted(c for _r, _col, c in problems(batch)) == ["duplicate_key", "too_long"]
+
+
+def test_a_key_repeated_in_a_later_chunk_is_rejected(
+    tmp_path: Path, users: Any, monkeypatch: Any
+) -> None:
+    from baton.imports.kinds.records import Contracts
+
+    monkeypatch.setattr(Contracts, "chunk_rows", 1)
+    contract = Employee.objects.first().contracts.first()  # type: ignore[union-attr]
+    assert contract is not None
+    line = (
+        f"{contract.employee.employee_number},{contract.sequence},{contract.legal_entity.code},"
+        f"{contract.contract_type},{contract.start_date}"
+    )
+    text = "employee,sequence,legal_entity,contract_type,start_date,end_date\n"
+    text += f"{line},{contract.end_date or ''}\n{line},2099-12-31\n"
+    batch = run(write(tmp_path, "k.csv", text), "contracts", admin())
+    assert [(r, c) for r, _col, c in problems(batch)] == [(3, "duplicate_key")]
+
+
+def test_a_manager_change_is_logged_with_the_batch(tmp_path: Path, users: Any) -> None:
+    a = Employee.objects.filter(business_unit__code="C").exclude(manager=None).order_by("id")[0]
+    header = HEADER.rstrip("\n") + ",manager\n"
+    boss = (
+        Employee.objects.filter(business_unit__code="C")
+        .exclude(pk__in=[a.pk, a.manager_id])
+        .exclude(manager=a)
+        .first()
+    )
+    assert boss is not None
+    emp = Employee.objects.select_related(
+        "business_unit", "legal_entity", "department", "position", "work_city"
+    ).get(pk=a.pk)
+    batch = run(
+        write(
+            tmp_path, "mg.csv", header + _row_for(emp).rstrip("\n") + f",{boss.employee_number}\n"
+        ),
+        "employees",
+        admin(),
+    )
+    assert batch.status == BatchStatus.COMMITTED, problems(batch)
+    change = ImportChange.objects.get(batch=batch)
+    assert change.changes["manager"][1] == boss.employee_number
+    assert batch.counts["employees"]["manager_changes"] == 1
+
+
+def test_dry_run_leaves_no_trace(tmp_path: Path, users: Any) -> None:
+    from baton.org.models import EmployeeNumberSequence
+
+    before = list(EmployeeNumberSequence.objects.values_list("prefix", "last_value"))
+    text = (
+        "legacy_id,"
+        + HEADER.split(",", 1)[1]
+        + ",".join(["DRY-1", *one_employee().strip().split(",")[1:]])
+        + "\n"
+    )
+    batch = run(write(tmp_path, "dry.csv", text), "employees", admin(), commit=False)
+    assert batch.status == BatchStatus.VALID and batch.counts["employees"]["created"] == 1
+    assert list(EmployeeNumberSequence.objects.values_list("prefix", "last_value")) == before
+    assert not Employee.objects.filter(legacy_id="DRY-1").exists()
