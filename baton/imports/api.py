@@ -1,8 +1,9 @@
 """/api/imports: data migration by API — upload a file (validated in the background), read its
 status, progress and problems, commit or discard it; saved column mappings.
 
-A batch is seen by who uploaded it and by group administrators; anyone else gets 404. Uploading
-and committing need the right to change what the file holds (organisation, employees, records).
+A batch is seen by who uploaded it and by group administrators; anyone else gets 404. Reading,
+uploading and committing a batch all need the right to change what the file holds (organisation,
+employees, records) — for a token, a scope that covers it (org:write); without it, 403.
 Validation and commit run as background tasks: poll the batch until its status settles.
 """
 
@@ -127,6 +128,15 @@ class MappingIn(Schema):
     spec: dict[str, Any] = Field(..., description="The mapping (docs/imports.md).")
 
 
+def _batch(user: Any, batch_id: int) -> ImportBatch:
+    """The batch if the user may see it (404 otherwise) and may import its kind (403
+    otherwise, also when the API token's scopes do not cover it): a batch holds the
+    customer's raw data, so reading it takes the same right as importing it."""
+    batch = selectors.batch_for(user, batch_id)
+    selectors.require_kind(user, batch.kind)
+    return batch
+
+
 # ---------------------------------------------------------------- batches
 
 
@@ -134,10 +144,12 @@ class MappingIn(Schema):
 def list_import_batches(
     request: AuthedRequest, limit: int = 50, offset: int = 0, status: BatchStatus | None = None
 ) -> dict[str, Any]:
-    """Your imports (every import, for group administrators), newest first."""
+    """Your imports (every import, for group administrators), newest first — of the kinds
+    you may import."""
     user = request.user
     selectors.require_importer(user)
-    qs = selectors.batches_for(user)
+    kinds = [code for code, _label in selectors.importable_kinds(user)]
+    qs = selectors.batches_for(user).filter(kind__in=kinds)
     if status:
         qs = qs.filter(status=status)
     return _page(qs.order_by("-created_at", "-id"), limit, offset)
@@ -193,7 +205,7 @@ def upload_import_batch(
 @router.get("/batches/{int:batch_id}", response=BatchOut, operation_id="get_import_batch")
 def get_import_batch(request: AuthedRequest, batch_id: int) -> ImportBatch:
     """Status, counts and progress of one import."""
-    return selectors.batch_for(request.user, batch_id)
+    return _batch(request.user, batch_id)
 
 
 @router.get(
@@ -207,7 +219,7 @@ def list_import_problems(
     severity: Severity | None = None,
 ) -> dict[str, Any]:
     """The validation report's lines: every rejected row (error) and warning, in file order."""
-    batch = selectors.batch_for(request.user, batch_id)
+    batch = _batch(request.user, batch_id)
     qs = batch.problems.order_by("id")
     if severity:
         qs = qs.filter(severity=severity)
@@ -221,7 +233,7 @@ def list_import_changes(
     request: AuthedRequest, batch_id: int, limit: int = 100, offset: int = 0
 ) -> dict[str, Any]:
     """What a committed import created or changed, record by record (old → new)."""
-    batch = selectors.batch_for(request.user, batch_id)
+    batch = _batch(request.user, batch_id)
     return _page(batch.changes.order_by("id"), limit, offset)
 
 
@@ -232,8 +244,7 @@ def commit_import_batch(request: AuthedRequest, batch_id: int) -> Any:
     """Apply a validated import (status `valid`) in the background, all rows or none. Poll the
     batch: `committed`, or `invalid` with the new report if the data changed meanwhile."""
     user = request.user
-    batch = selectors.batch_for(user, batch_id)
-    selectors.require_kind(user, batch.kind)
+    batch = _batch(user, batch_id)
     if batch.status != BatchStatus.VALID:
         raise Conflict(
             _("Only a validated import without errors can be committed; this one is %(status)s.")
@@ -251,8 +262,7 @@ def commit_import_batch(request: AuthedRequest, batch_id: int) -> Any:
 def validate_import_batch(request: AuthedRequest, batch_id: int) -> Any:
     """Validate the import again (e.g. after the organisation changed)."""
     user = request.user
-    batch = selectors.batch_for(user, batch_id)
-    selectors.require_kind(user, batch.kind)
+    batch = _batch(user, batch_id)
     if batch.status not in (
         BatchStatus.UPLOADED,
         BatchStatus.VALID,
@@ -273,7 +283,7 @@ def validate_import_batch(request: AuthedRequest, batch_id: int) -> Any:
 def discard_import_batch(request: AuthedRequest, batch_id: int) -> ImportBatch:
     """Drop an import that was not committed (its file is deleted)."""
     user = request.user
-    batch = selectors.batch_for(user, batch_id)
+    batch = _batch(user, batch_id)
     return actions.discard(batch, acting_user=user)
 
 

@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.utils.translation import gettext as _
 
 
 def acting_user(username: str | None) -> Any:
@@ -16,7 +17,9 @@ def acting_user(username: str | None) -> Any:
         try:
             return User.objects.get(username__iexact=username, is_active=True)
         except User.DoesNotExist:
-            raise CommandError(f"No active user {username!r}.") from None
+            raise CommandError(
+                _("No active user “%(username)s”.") % {"username": username}
+            ) from None
     from baton.access.models import Role
 
     admins = list(
@@ -24,12 +27,12 @@ def acting_user(username: str | None) -> Any:
             is_active=True,
             role_assignments__role=Role.GROUP_ADMIN,
             role_assignments__business_unit__isnull=True,
+            role_assignments__legal_entity__isnull=True,
+            role_assignments__department__isnull=True,
         ).distinct()[:2]
     )
     if len(admins) != 1:
-        raise CommandError(
-            "Say who imports: --as USERNAME (the import is audited under that user)."
-        )
+        raise CommandError(_("Say who acts: --as USERNAME (the work is audited under that user)."))
     return admins[0]
 
 
@@ -44,7 +47,12 @@ class Progress:
             return
         secs = max(time.monotonic() - self.start, 1e-6)
         pct = min(100, 100 * done // self.size)
-        sys.stderr.write(f"\r  {rows:>12,} rows  {pct:3d} %  {rows / secs:>10,.0f} rows/s")
+        line = _("%(rows)s rows  %(percent)s %%  %(speed)s rows/s") % {
+            "rows": f"{rows:>12,}",
+            "percent": f"{pct:3d}",
+            "speed": f"{rows / secs:>10,.0f}",
+        }
+        sys.stderr.write(f"\r  {line}")
         sys.stderr.flush()
 
     def done(self) -> None:

@@ -150,13 +150,13 @@ def run_table(run: Run, kind_code: str, table: Any, spec: dict[str, Any] | None)
             if compiled.attribute_columns or compiled.protected_columns:
                 kind.add_attributes(values, cells)  # type: ignore[attr-defined]
             for name, limit in lengths:
-                text = values.get(name)
-                if text is not None and len(text) > limit and text[:1] != "\x01":
+                value = values.get(name)
+                if isinstance(value, str) and len(value) > limit and value[:1] != "\x01":
                     raise RowError(
                         name,
                         _("Longer than %(limit)d characters.") % {"limit": limit},
                         "too_long",
-                        text[:60],
+                        value[:60],
                     )
         except RowError as e:
             run.error(row_no, e.column, e.code, e.message, e.value)
@@ -292,7 +292,7 @@ def _text_limits(kind_cls: type[Kind]) -> list[tuple[str, int]]:
 
     fields = {f.attname: f for f in kind_cls.model._meta.concrete_fields}
     return [
-        (name, int(fields[name].max_length))
+        (name, int(fields[name].max_length or 0))
         for name in (*kind_cls.key, *kind_cls.values)
         if isinstance(fields.get(name), models.CharField) and fields[name].max_length
     ]

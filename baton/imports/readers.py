@@ -5,7 +5,12 @@ GBK/GB18030, separated by commas, semicolons or tabs; or an .xlsx workbook. The 
 by the file's content, not its name. Rows are streamed so a large file never sits in memory.
 
 Every refusal is a `FileProblem` with a translated message naming what is wrong and a `code`:
-missing, too_large, empty, no_rows, encoding, xls, unsupported, unreadable, sheet, header, csv.
+missing, too_large, empty, no_rows, encoding, xls, unsupported, unreadable, sheet, header, csv,
+row_too_large, too_many_cells.
+
+Memory stays bounded whatever the input: a CSV is split into physical lines by this module, and
+a record (a row, with the lines a quoted cell spans) longer than a limit is refused as soon as
+the limit is passed, before it is decoded or split into cells.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import io
 import math
 import os
 import re
+import threading
 import warnings
 import zipfile
 from collections.abc import Generator, Iterator
@@ -36,6 +42,14 @@ from baton.core.cells import unescape_cell as unescape_cell
 # The largest file accepted: 2 GB less one byte (settings.BATON_IMPORT_MAX_BYTES overrides).
 MAX_FILE_BYTES = 2 * 1024**3 - 1
 
+# The longest row accepted, in bytes of the file (settings.BATON_IMPORT_MAX_ROW_BYTES overrides).
+MAX_ROW_BYTES = 1024 * 1024
+# The most columns a header row may name.
+MAX_COLUMNS = 2000
+# A data row may have this many times as many cells as the header has columns (extra cells
+# are dropped); more means the file is not the table it claims to be.
+MAX_CELLS_FACTOR = 5
+
 # How much of a CSV decides its encoding and delimiter.
 SAMPLE_BYTES = 1024 * 1024
 # Rows between updates of Table.bytes_read.
@@ -48,6 +62,10 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Bytes a decoder could not read, kept by the "surrogateescape" handler: they mark the exact row.
 _UNDECODED = re.compile("[\udc80-\udcff]")
 _DELIMITERS = (",", ";", "\t")
+# Bytes read from a CSV at a time.
+_BLOCK_BYTES = 64 * 1024
+# Held while csv.field_size_limit, global to the process, is raised for one of our records.
+_FIELD_LIMIT_LOCK = threading.Lock()
 
 
 class FileProblem(Exception):
@@ -211,14 +229,24 @@ Records = Generator[tuple[int, list[str]]]
 def _csv_records(table: Table) -> Records:
     """Every non-blank record of a CSV file with its row number (blank lines count as rows,
     as they do when the file is opened in a spreadsheet)."""
+    limit = _max_row_bytes()
     with open(table.path, "rb") as raw:
-        # surrogateescape keeps undecodable bytes in the text so the row they are in is known.
-        text = io.TextIOWrapper(raw, encoding=table.encoding, errors="surrogateescape", newline="")
-        reader = csv.reader(text, delimiter=table.delimiter)
+        lines = _Lines(raw, table.encoding, limit)
+        reader = csv.reader(iter(lines), delimiter=table.delimiter)
         number = 0
+        max_cells = 0  # set once the header row is known
         while True:
+            lines.row = number + 1
+            lines.record = 0
             try:
-                record = next(reader)
+                # A cell may be as long as a whole row. The limit is global to the process:
+                # raised only while one of our records is parsed.
+                with _FIELD_LIMIT_LOCK:
+                    previous = csv.field_size_limit(limit + 1)
+                    try:
+                        record = next(reader)
+                    finally:
+                        csv.field_size_limit(previous)
             except StopIteration:
                 return
             except csv.Error as e:
@@ -232,7 +260,18 @@ def _csv_records(table: Table) -> Records:
                 ) from None
             number += 1
             if number % _PROGRESS_EVERY == 0:
-                table.bytes_read = raw.tell()
+                table.bytes_read = lines.position
+            if max_cells and len(record) > max_cells:
+                count = _width(record)
+                if count > max_cells:
+                    raise FileProblem(
+                        _(
+                            "Row %(row)s has %(count)s cells, far more than the %(columns)s "
+                            "columns of the header row."
+                        )
+                        % {"row": number, "count": count, "columns": max_cells // MAX_CELLS_FACTOR},
+                        code="too_many_cells",
+                    )
             cells = [c.strip() for c in record]
             if not any(cells):
                 continue
@@ -246,7 +285,89 @@ def _csv_records(table: Table) -> Records:
                     % {"row": number, "encoding": _encoding_label(table.encoding)},
                     code="encoding",
                 )
+            if not max_cells:  # the first non-blank row is the header
+                max_cells = MAX_CELLS_FACTOR * _check_width(_width(cells))
             yield number, cells
+
+
+def _max_row_bytes() -> int:
+    return int(getattr(settings, "BATON_IMPORT_MAX_ROW_BYTES", MAX_ROW_BYTES))
+
+
+def _width(cells: list[str]) -> int:
+    """How many cells a row has up to its last non-empty one."""
+    count = len(cells)
+    while count and not cells[count - 1].strip():
+        count -= 1
+    return count
+
+
+def _check_width(columns: int) -> int:
+    if columns > MAX_COLUMNS:
+        raise FileProblem(
+            _("The header row has %(count)s columns; at most %(limit)s can be imported.")
+            % {"count": columns, "limit": MAX_COLUMNS},
+            code="too_many_cells",
+        )
+    return columns
+
+
+def _row_too_large(row: int, limit: int) -> FileProblem:
+    return FileProblem(
+        _(
+            "Row %(row)s is longer than %(limit)s, the most one row may hold. Check for a "
+            "quotation mark that is not closed, or for a file that is not a table."
+        )
+        % {"row": row, "limit": filesizeformat(limit)},
+        code="row_too_large",
+    )
+
+
+class _Lines:
+    """The physical lines of a CSV file as text, line endings kept, for csv.reader.
+
+    A record longer than the limit (counting every line a quoted cell spans) is refused while it
+    is read, so at most the limit and one block of the file are ever held in memory. The lines
+    are split on the bytes CR and LF, which in UTF-8 and GB18030 never occur inside a character,
+    so each line can be decoded on its own.
+    """
+
+    def __init__(self, raw: io.BufferedReader, encoding: str, limit: int):
+        self.limit = limit
+        self.position = 0  # bytes of the file handed to the csv reader
+        self.row = 1  # the row of the file the record being read is (set by the caller)
+        self.record = 0  # bytes of the record being read (reset by the caller)
+        self._raw = raw
+        self._encoding = "utf-8" if encoding == "utf-8-sig" else encoding
+        self._bom = encoding == "utf-8-sig"
+
+    def __iter__(self) -> Iterator[str]:
+        raw, limit, encoding = self._raw, self.limit, self._encoding
+        if self._bom and raw.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
+            self.position = len(codecs.BOM_UTF8)
+        tail = b""  # the start of a line whose end is not read yet
+        while block := raw.read(_BLOCK_BYTES):
+            lines = (tail + block if tail else block).splitlines(keepends=True)
+            tail = lines.pop()
+            # A line ending in CR may continue with the LF of a CRLF in the next block.
+            if tail.endswith(b"\n"):
+                lines.append(tail)
+                tail = b""
+            for line in lines:
+                # The caller resets `record` between records, while this generator is paused.
+                self.record += len(line)
+                if self.record > limit:
+                    raise _row_too_large(self.row, limit)
+                self.position += len(line)
+                yield line.decode(encoding, "surrogateescape")
+            if self.record + len(tail) > limit:
+                raise _row_too_large(self.row, limit)
+        if tail:
+            self.record += len(tail)
+            if self.record > limit:
+                raise _row_too_large(self.row, limit)
+            self.position += len(tail)
+            yield tail.decode(encoding, "surrogateescape")
 
 
 def _encoding_label(encoding: str) -> str:
@@ -314,7 +435,10 @@ def _pick_sheet(book: _Book, sheet: str | None) -> str:
 
 
 def _xlsx_records(table: Table, book: _Book | None = None) -> Records:
-    """Every non-blank row of the worksheet with its row number in the sheet."""
+    """Every non-blank row of the worksheet with its row number in the sheet.
+
+    The header row is read up to one column past the most allowed, the rows below it up to the
+    header's width: a sheet may claim thousands of columns and rows would be that wide."""
     if book is None:
         book = _load_workbook(table.path)
     number = 0
@@ -323,7 +447,8 @@ def _xlsx_records(table: Table, book: _Book | None = None) -> Records:
         total = ws.max_row or 0  # from the sheet's stored dimension, for progress only
         # The stored dimension is sometimes wrong (too small) and would cut rows short.
         ws.reset_dimensions()
-        rows = ws.iter_rows(values_only=True)
+        header: list[str] = []
+        rows = ws.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
         while True:
             try:
                 values = next(rows)
@@ -339,8 +464,13 @@ def _xlsx_records(table: Table, book: _Book | None = None) -> Records:
             if total and number % _PROGRESS_EVERY == 0:
                 table.bytes_read = min(table.size - 1, table.size * number // total)
             cells = [cell_text(v) for v in values]
-            if any(cells):
-                yield number, cells
+            if not any(cells):
+                continue
+            if not header:
+                cells = header = cells[: _check_width(_width(cells))]
+                rows.close()
+                rows = ws.iter_rows(min_row=number + 1, max_col=len(header), values_only=True)
+            yield number, cells
     finally:
         book.close()
 

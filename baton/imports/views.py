@@ -110,7 +110,9 @@ def batches(request: AuthedRequest) -> HttpResponse:
 
 def _batches_page(request: AuthedRequest, form: UploadForm, status: int = 200) -> HttpResponse:
     user = request.user
-    page = Paginator(selectors.batches_for(user), BATCHES_SHOWN).get_page(request.GET.get("page"))
+    kinds = [code for code, _label in selectors.importable_kinds(user)]
+    shown = selectors.batches_for(user).filter(kind__in=kinds)
+    page = Paginator(shown, BATCHES_SHOWN).get_page(request.GET.get("page"))
     ctx = {
         "page": page,
         "form": form,
@@ -154,6 +156,15 @@ def upload(request: AuthedRequest) -> HttpResponse:
         messages.success(request, _("File received; it is being validated."))
         return redirect(_waiting_url(batch))
     return redirect("imports:mapping", pk=batch.pk)
+
+
+def _batch(user: Any, pk: int) -> ImportBatch:
+    """The batch if the user may see it (404 otherwise) and may import its kind (403
+    otherwise): seeing a batch means seeing the customer's raw data, so it takes the same
+    right as importing it."""
+    batch = selectors.batch_for(user, pk)
+    selectors.require_kind(user, batch.kind)
+    return batch
 
 
 def _state(batch: ImportBatch) -> str:
@@ -271,7 +282,7 @@ def _preview(batch: ImportBatch) -> tuple[list[str], list[list[str]]]:
 @require_http_methods(["GET", "POST"])
 def mapping(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
-    batch = selectors.batch_for(user, pk)
+    batch = _batch(user, pk)
     if batch.kind == ImportKind.ARCHIVE:
         return redirect("imports:batch", pk=batch.pk)
     if batch.status not in REVALIDATE:
@@ -334,7 +345,7 @@ def _label_kinds(rows: Any) -> None:
 @require_GET
 def batch_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
-    batch = selectors.batch_for(user, pk)
+    batch = _batch(user, pk)
     waiting = request.GET.get("waiting", "")
     ctx: dict[str, Any] = {
         **_progress_ctx(batch),
@@ -377,7 +388,7 @@ def batch_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_GET
 def batch_progress(request: AuthedRequest, pk: int) -> HttpResponse:
     """The progress partial the batch page polls; once the run is over, the page reloads."""
-    batch = selectors.batch_for(request.user, pk)
+    batch = _batch(request.user, pk)
     waiting = request.GET.get("waiting", "")
     if batch.status not in RUNNING and waiting != _state(batch):
         response = HttpResponse(status=204)
@@ -404,8 +415,7 @@ def _refuse(request: AuthedRequest, batch: ImportBatch, message: str) -> HttpRes
 @require_POST
 def batch_validate(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
-    batch = selectors.batch_for(user, pk)
-    selectors.require_kind(user, batch.kind)
+    batch = _batch(user, pk)
     if batch.status not in REVALIDATE:
         return _refuse(
             request,
@@ -422,8 +432,7 @@ def batch_validate(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def batch_commit(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
-    batch = selectors.batch_for(user, pk)
-    selectors.require_kind(user, batch.kind)
+    batch = _batch(user, pk)
     if batch.status != BatchStatus.VALID:
         return _refuse(
             request,
@@ -440,7 +449,7 @@ def batch_commit(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def batch_discard(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
-    batch = selectors.batch_for(user, pk)
+    batch = _batch(user, pk)
     try:
         actions.discard(batch, acting_user=user)
     except ActionError as e:
@@ -452,7 +461,7 @@ def batch_discard(request: AuthedRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def batch_report(request: AuthedRequest, pk: int) -> HttpResponse:
-    batch = selectors.batch_for(request.user, pk)
+    batch = _batch(request.user, pk)
     data = report.report_xlsx(batch)
     response = HttpResponse(
         data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

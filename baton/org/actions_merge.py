@@ -27,15 +27,16 @@ from baton.org.models import (
     AttendanceDay,
     CompensationChange,
     Contract,
+    Department,
     Employee,
     LeaveRecord,
     LifecycleEvent,
     PerformanceRating,
 )
 
-# History moved whole (no natural key: both records' rows are kept).
+# History moved whole (both records' rows are kept; contracts are renumbered after the
+# survivor's own, see below).
 MOVED_WHOLE: dict[str, type[Model]] = {
-    "contracts": Contract,
     "agreements": Agreement,
     "lifecycle_events": LifecycleEvent,
 }
@@ -115,6 +116,21 @@ def merge_employees(
 
     moved: dict[str, int] = {}
     skipped: dict[str, int] = {}
+    # The duplicate's contracts follow the survivor's in number (1st, 2nd… stay unique).
+    last = max(survivor.contracts.values_list("sequence", flat=True), default=0)
+    moving = list(Contract.objects.filter(employee_id=duplicate.pk).order_by("sequence", "id"))
+    for n, contract in enumerate(moving, start=1):
+        contract.employee_id = survivor.pk
+        contract.sequence = last + n
+        contract.save(update_fields=["employee", "sequence"])
+    moved["contracts"] = len(moving)
+    # Whoever reported to the duplicate, or a department it headed, now has the survivor.
+    moved["reports"] = Employee.objects.filter(manager_id=duplicate.pk).update(
+        manager_id=survivor.pk
+    )
+    moved["departments_headed"] = Department.objects.filter(head_id=duplicate.pk).update(
+        head_id=survivor.pk
+    )
     for name, model in MOVED_WHOLE.items():
         moved[name] = model._default_manager.filter(employee_id=duplicate.pk).update(
             employee_id=survivor.pk

@@ -367,6 +367,7 @@ class Contract(models.Model):
         verbose_name = _("contract")
         ordering = ["employee_id", "start_date"]
         constraints = [
+            models.UniqueConstraint(fields=["employee", "sequence"], name="contract_number_unique"),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="contract_end_after_start",

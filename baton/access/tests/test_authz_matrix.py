@@ -804,7 +804,7 @@ EXPECTED: dict[str, Rule] = {
             "contract_type": "fixed_term",
             "start_date": "2026-01-01",
             "end_date": "2028-12-31",
-            "sequence": 4,
+            "sequence": 10 + w.n() % 89,
         },
     ),
     "update_contracts": Rule(

@@ -298,7 +298,11 @@ def _jp_case(users: dict[str, Any]) -> ExitCase:
     emp = Employee.objects.filter(legal_entity=cloud, user__isnull=True).order_by("pk")[5]
     Employee.objects.filter(pk=emp.pk).update(legal_entity=jp, work_city=tokyo)
     Contract.objects.create(
-        employee=emp, legal_entity=jp, contract_type="open_ended", start_date=emp.hire_date
+        employee=emp,
+        legal_entity=jp,
+        contract_type="open_ended",
+        start_date=emp.hire_date,
+        sequence=max(emp.contracts.values_list("sequence", flat=True), default=0) + 1,
     )
     emp.refresh_from_db()
     case = ho.open_case(

@@ -309,7 +309,7 @@ class Departments(OrgKind):
         return str(values["code"])
 
     def before_insert(self, creates: list[dict[str, Any]]) -> None:
-        self.created_codes = getattr(self, "created_codes", set())
+        self.created_codes: set[str] = getattr(self, "created_codes", set())
         self.created_codes.update(v["code"] for v in creates)
 
     def finish(self) -> None:
@@ -369,7 +369,7 @@ class Departments(OrgKind):
         ]
         bulk.update_rows(Department, ("parent_id", "import_batch_id"), changed)
         code_of = {pk: code for pk, _bu, code, _p, _path in rows}
-        created = getattr(self, "created_codes", set())
+        created: set[str] = getattr(self, "created_codes", set())
         self.run.count("parent_changes", len(changed))
         if not self.run.dry_run:
             self.run.changes.extend(

@@ -129,8 +129,8 @@ def _sequence(text: str) -> int:
     from baton.imports.values import CellError
 
     n = parse_int(text)
-    if not 1 <= n <= 999:
-        raise CellError(_("Give the contract's number, 1 to 999."), "out_of_range")
+    if not 1 <= n <= 99:
+        raise CellError(_("Give the contract’s number, 1 to 99."), "out_of_range")
     return n
 
 

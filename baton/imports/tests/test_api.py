@@ -148,3 +148,45 @@ def test_visibility(users: Any, client_as: Any, django_capture_on_commit_callbac
     assert hrbp.get(f"{BASE}/batches/{batch_id}").status_code == 404
     assert hrbp.get(f"{BASE}/batches").json()["count"] == 0
     assert ImportBatch.objects.get(pk=batch_id).status == BatchStatus.VALID
+
+
+def test_a_token_needs_a_scope_that_covers_the_import(
+    users: Any, client_as: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Reading a batch takes the right to import its kind: a token whose scopes do not cover
+    it (here notify:read) is refused every batch endpoint, even for its owner's own batch."""
+    from baton.access import actions as access_actions
+
+    hrbp = users["hrbp.cloud"]
+
+    def token_client(*scopes: str) -> Any:
+        _token, raw = access_actions.create_token(hrbp, "imports", list(scopes), acting_user=hrbp)
+        return client_as(None, authorization=f"Bearer {raw}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_file(client_as("hrbp.cloud"), unknown_department_file(users["admin"]))
+    batch_id = response.json()["id"]
+    assert ImportBatch.objects.get(pk=batch_id).status == BatchStatus.INVALID
+
+    narrow = token_client("notify:read")
+    assert narrow.get(f"{BASE}/batches").status_code == 403
+    for suffix in ("", "/problems", "/changes"):
+        assert narrow.get(f"{BASE}/batches/{batch_id}{suffix}").status_code == 403, suffix
+    for action in ("commit", "validate", "discard"):
+        assert narrow.post(f"{BASE}/batches/{batch_id}/{action}").status_code == 403, action
+    assert ImportBatch.objects.get(pk=batch_id).status == BatchStatus.INVALID
+    # A read-only organisation scope does not let it import either.
+    assert token_client("org:read").get(f"{BASE}/batches/{batch_id}").status_code == 403
+
+    wide = token_client("org:write")
+    assert wide.get(f"{BASE}/batches/{batch_id}").json()["status"] == "invalid"
+    assert wide.get(f"{BASE}/batches/{batch_id}/problems").json()["count"] >= 1
+    assert wide.get(f"{BASE}/batches/{batch_id}/changes").json()["count"] == 0
+    assert [b["id"] for b in wide.get(f"{BASE}/batches").json()["items"]] == [batch_id]
+    assert wide.post(f"{BASE}/batches/{batch_id}/commit").status_code == 409
+    with django_capture_on_commit_callbacks(execute=True):
+        response = wide.post(f"{BASE}/batches/{batch_id}/validate")
+    assert response.status_code == 202
+    with django_capture_on_commit_callbacks(execute=True):
+        response = wide.post(f"{BASE}/batches/{batch_id}/discard")
+    assert response.status_code == 200 and response.json()["status"] == "discarded"

@@ -322,3 +322,149 @@ def test_safe_cell_round_trip(text: str) -> None:
 )
 def test_cell_text(value: Any, text: str) -> None:
     assert cell_text(value) == text
+
+
+# --- Bounded memory: giant lines, records and sheets ------------------------------------------
+
+
+def peak_while(fn: Any) -> tuple[Any, int]:
+    """What fn returns or raises, and the most memory Python allocated while it ran."""
+    tracemalloc.start()
+    try:
+        try:
+            result = fn()
+        except FileProblem as e:
+            result = e
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def test_a_giant_single_line_is_refused_in_little_memory(tmp_path: Path) -> None:
+    p = tmp_path / "one-line.csv"
+    with open(p, "wb") as f:
+        for _ in range(20):
+            f.write(b"a," * (512 * 1024))  # 20 MB, no line end at all
+    err, peak = peak_while(lambda: open_table(p))
+    assert isinstance(err, FileProblem)
+    assert err.code == "row_too_large"
+    assert "Row 1 " in err.message and "1.0\xa0MB" in err.message
+    assert peak < 10 * 1024**2
+
+
+def test_a_giant_cell_in_the_second_row_is_refused_in_little_memory(tmp_path: Path) -> None:
+    cell = b"x" * (5 * 1024**2)
+    for name, row in (("quoted.csv", b'"' + cell + b'"'), ("plain.csv", cell)):
+        p = write(tmp_path, name, b"id,name\r\n" + row + b",a\r\n3,b\r\n")
+        err, peak = peak_while(lambda p=p: open_table(p))
+        assert isinstance(err, FileProblem)
+        assert (err.code, "Row 2 " in err.message) == ("row_too_large", True)
+        assert peak < 10 * 1024**2
+
+
+def test_a_giant_row_further_down_stops_rows(tmp_path: Path) -> None:
+    data = b"id,name\n1,a\n\n" + b"3," + b"y" * (2 * 1024**2) + b"\n4,d\n"
+    table = open_table(write(tmp_path, "late.csv", data))
+    got = []
+    with pytest.raises(FileProblem) as exc:
+        for row in table.rows():
+            got.append(row)
+    assert got == [(2, ["1", "a"])]
+    assert exc.value.code == "row_too_large" and "Row 4 " in exc.value.message
+
+
+def test_an_unclosed_quote_is_refused_at_the_limit(tmp_path: Path, settings: Any) -> None:
+    settings.BATON_IMPORT_MAX_ROW_BYTES = 1000
+    lines = [b"id,note", b'1,"never closed'] + [b"2,more text on a line"] * 200
+    table_data = b"\n".join(lines) + b"\n"
+    err = problem(write(tmp_path, "open-quote.csv", table_data))
+    assert err.code == "row_too_large"
+    assert "Row 2 " in err.message and "1000\xa0bytes" in err.message
+
+
+def test_a_quoted_multi_line_cell_counts_toward_its_row(tmp_path: Path, settings: Any) -> None:
+    settings.BATON_IMPORT_MAX_ROW_BYTES = 100
+    note = "\r\n".join(["line"] * 15)  # 88 bytes over 15 physical lines
+    data = f'id,note\r\n1,"{note}"\r\n2,short\r\n'.encode()
+    table = open_table(write(tmp_path, "fits.csv", data))
+    assert all_rows(table) == [(2, ["1", note]), (3, ["2", "short"])]
+
+    longer = "\n".join(["line"] * 25)  # 124 bytes: each line is short, the row is not
+    data = f'id,note\n1,ok\n2,"{longer}"\n'.encode()
+    table = open_table(write(tmp_path, "too-long.csv", data))
+    with pytest.raises(FileProblem) as exc:
+        all_rows(table)
+    assert exc.value.code == "row_too_large" and "Row 3 " in exc.value.message
+
+
+def test_rows_far_wider_than_the_header_are_refused(tmp_path: Path) -> None:
+    data = b"id,name\n" + b"1,a" + b",x" * 8 + b"\n"  # 10 cells: five times the header
+    data += b"2,b" + b",," * 50 + b"\n"  # empty trailing cells do not count
+    data += b"3,c" + b",x" * 9 + b"\n"  # 11 cells
+    table = open_table(write(tmp_path, "wide.csv", data))
+    with pytest.raises(FileProblem) as exc:
+        all_rows(table)
+    assert exc.value.code == "too_many_cells"
+    assert "Row 4 " in exc.value.message and "11" in exc.value.message
+    rows = table.rows()  # the rows above it are read
+    assert [next(rows), next(rows)] == [(2, ["1", "a"]), (3, ["2", "b"])]
+    rows.close()
+
+
+def test_a_header_with_too_many_columns_is_refused(tmp_path: Path) -> None:
+    names = [f"c{i}" for i in range(2001)]
+    data = (",".join(names) + "\n" + ",".join("1" * 2001) + "\n").encode()
+    err = problem(write(tmp_path, "many.csv", data))
+    assert err.code == "too_many_cells" and "2001" in err.message and "2000" in err.message
+    # 2,000 named columns, followed by empty ones, are fine.
+    data = (",".join(names[:2000]) + ",,,\n" + ",".join("1" * 2000) + "\n").encode()
+    assert len(open_table(write(tmp_path, "ok.csv", data)).header) == 2000
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(names)
+    ws.append([1])
+    p = tmp_path / "many.xlsx"
+    wb.save(p)
+    assert problem(p).code == "too_many_cells"
+
+
+def test_xlsx_rows_are_read_to_the_header_width(tmp_path: Path) -> None:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["id", "name", None, None])
+    ws.append([1, "a", "unnamed"])
+    ws.cell(row=2, column=16000, value="far right")
+    ws.cell(row=3, column=16000, value="only far right")
+    ws.append([3, "c"])
+    p = tmp_path / "wide.xlsx"
+    wb.save(p)
+    table = open_table(p)
+    assert table.header == ["id", "name"]
+    assert all_rows(table) == [(2, ["1", "a"]), (4, ["3", "c"])]
+
+
+def test_long_cells_under_the_row_limit_and_the_csv_field_limit(tmp_path: Path) -> None:
+    import csv
+
+    before = csv.field_size_limit()
+    cell = "z" * 300_000  # more than csv's own default field limit (128 KiB)
+    table = open_table(write(tmp_path, "long.csv", f"id,text\n1,{cell}\n".encode()))
+    assert all_rows(table) == [(2, ["1", cell])]
+    assert csv.field_size_limit() == before  # other csv users are left as they were
+
+
+def test_line_ends_across_read_blocks(tmp_path: Path, monkeypatch: Any) -> None:
+    from baton.imports import readers
+
+    monkeypatch.setattr(readers, "_BLOCK_BYTES", 3)  # CRLF pairs fall across blocks
+    data = b'\xef\xbb\xbfid,name\r\n1,"a\r\nb"\r\n\r\n2,\xe5\xbc\xa0\r\n'
+    table = open_table(write(tmp_path, "crlf.csv", data))
+    assert table.header == ["id", "name"]
+    assert all_rows(table) == [(2, ["1", "a\r\nb"]), (4, ["2", "张"])]
+    # Old Mac files end lines with CR alone.
+    table = open_table(write(tmp_path, "cr.csv", b"id,name\r1,a\r\r2,b"))
+    assert all_rows(table) == [(2, ["1", "a"]), (4, ["2", "b"])]

@@ -382,22 +382,6 @@ def test_batch_page_queries_are_bounded(
     assert len(page.context["problems"]) == 200 and page.context["problem_count"] == 250
 
 
-def test_the_command_writes_the_report(users: Any, tmp_path: Path) -> None:
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
-    source = tmp_path / "bad.csv"
-    source.write_bytes(unknown_department_file(users["admin"], 2))
-    out = tmp_path / "report.xlsx"
-    with pytest.raises(CommandError):
-        call_command(
-            "import", "employees", str(source), "--as", "admin", "--report", str(out), "--quiet"
-        )
-    book = load_workbook(out, read_only=True)
-    problems = list(book.worksheets[1].iter_rows(min_row=2, values_only=True))
-    assert [(r[1], r[6]) for r in problems] == [(5, "NO-SUCH-DEPT"), (6, "NO-SUCH-DEPT")]
-
-
 def test_an_archive_skips_the_mapping_step(
     users: Any, client_as: Any, tmp_path: Path, django_capture_on_commit_callbacks: Any
 ) -> None:
@@ -419,3 +403,21 @@ def test_an_archive_skips_the_mapping_step(
     assert total[0] == sum(numbers[0] for _label, numbers in rows[:-1])
     assert total[0] > 0 and total[0] == total[3]  # every row read is unchanged
     assert client.get(reverse("imports:mapping", args=[batch.pk])).status_code == 302
+
+
+def test_a_batch_needs_the_right_to_import_its_kind(users: Any, client_as: Any) -> None:
+    """An HRBP's own batch, after they lost the right to change employees: every page of it
+    is refused (it holds the raw file's data)."""
+    from baton.access.models import RoleAssignment
+
+    hrbp = client_as("hrbp.cloud")
+    data, _n, _name = renamed_file(users["admin"])
+    upload(hrbp, data)
+    batch = ImportBatch.objects.latest("id")
+    assert hrbp.get(reverse("imports:batch", args=[batch.pk])).status_code == 200
+    RoleAssignment.objects.filter(user=users["hrbp.cloud"]).delete()
+    for name in ("batch", "mapping", "report", "progress"):
+        assert hrbp.get(reverse(f"imports:{name}", args=[batch.pk])).status_code == 403, name
+    for name in ("commit", "validate", "discard"):
+        assert hrbp.post(reverse(f"imports:{name}", args=[batch.pk])).status_code == 403, name
+    assert ImportBatch.objects.get(pk=batch.pk).status == BatchStatus.UPLOADED

@@ -391,3 +391,34 @@ def test_api_lists_and_merges(hire: Hire, users: dict[str, Any], client_as: Any)
         content_type="application/json",
     )
     assert again.status_code == 409 and "已被合并" in again.json()["detail"]
+
+
+def test_merge_renumbers_contracts_and_moves_reports_and_headships(
+    hire: Hire, users: dict[str, Any]
+) -> None:
+    from baton.org.models import Contract, Department
+
+    admin = users["admin"]
+    survivor, duplicate = hire("C", name="续号甲"), hire("D", name="续号乙")
+    for emp in (survivor, duplicate):
+        Contract.objects.create(
+            employee=emp,
+            legal_entity=emp.legal_entity,
+            contract_type="fixed_term",
+            start_date=emp.hire_date,
+            sequence=1,
+        )
+    report = hire("D", name="下属")
+    report.manager = duplicate
+    report.save(update_fields=["manager"])
+    dept = Department.objects.get(pk=duplicate.department_id)
+    dept.head = duplicate
+    dept.save(update_fields=["head"])
+
+    result = merge_employees(survivor, duplicate, acting_user=admin, reason="同一人")
+
+    assert sorted(survivor.contracts.values_list("sequence", flat=True)) == [1, 2]
+    report.refresh_from_db()
+    dept.refresh_from_db()
+    assert report.manager_id == survivor.pk and dept.head_id == survivor.pk
+    assert result.moved["reports"] == 1 and result.moved["departments_headed"] == 1

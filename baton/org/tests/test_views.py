@@ -88,11 +88,22 @@ def test_adding_a_contract_from_the_employee_page(client_as: Any, users: dict[st
             "c-legal_entity": emp.legal_entity_id,
             "c-contract_type": "open_ended",
             "c-start_date": "2026-01-01",
-            "c-sequence": 3,
+            "c-sequence": max(emp.contracts.values_list("sequence", flat=True), default=0) + 1,
         },
     )
     assert response.status_code == 302
     assert emp.contracts.filter(contract_type="open_ended", start_date="2026-01-01").exists()
+    # The same number again is refused, naming the field (contract numbers are unique per person).
+    again = client_as("hrbp.cloud").post(
+        f"/people/{emp.pk}/contract/add/",
+        {
+            "c-legal_entity": emp.legal_entity_id,
+            "c-contract_type": "fixed_term",
+            "c-start_date": "2027-01-01",
+            "c-sequence": emp.contracts.order_by("-sequence").values_list("sequence", flat=True)[0],
+        },
+    )
+    assert again.status_code == 400
 
 
 def test_structure_create_is_admin_only(client_as: Any) -> None:
