@@ -31,9 +31,13 @@ def _run(batch_id: int, user_id: int, step: str) -> str:
     if loaded is None:
         return "gone"
     batch, user = loaded
+    from django.utils import translation
+
     call = actions.validate if step == "validate" else actions.commit
     try:
-        batch = call(batch, acting_user=user)
+        # The report is written in the language of the person who asked for it.
+        with translation.override(getattr(user, "language", None) or None):
+            batch = call(batch, acting_user=user)
     except Conflict:
         # Another run claimed it, or it is already past this step (a repeated enqueue).
         return "skipped"
