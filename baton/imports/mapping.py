@@ -11,7 +11,8 @@ A mapping is JSON (saved under a name, passed with `--mapping`, or built on the 
       "attributes": ["JobLevel", "OverTime"],                          # kept as attributes
       "protected_attributes": ["Age", "Gender", "MaritalStatus"],      # kept apart
       "date_format": "%d/%m/%Y",
-      "sheet": "Sheet1"
+      "sheet": "Sheet1",
+      "ignore": ["email"]                                              # not taken, even if named
     }
 
 Without a mapping, a column is taken when its header is our column name or its label in
@@ -45,6 +46,7 @@ KNOWN_KEYS = {
     "protected_attributes",
     "date_format",
     "sheet",
+    "ignore",
 }
 
 
@@ -86,7 +88,8 @@ def check_spec(spec: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
     return problems
 
 
-def _aliases(name: str, label: Any) -> set[str]:
+def aliases(name: str, label: Any) -> set[str]:
+    """The headers a column of ours is recognised by: its name, its English and Chinese label."""
     out = {name.lower()}
     for lang in ("en", "zh-hans"):
         with translation.override(lang):
@@ -126,7 +129,16 @@ def compile_mapping(
 
     getters: list[tuple[str, Callable[[Sequence[str]], str]]] = []
     sources: dict[str, str] = {}
+    ignored = set(spec.get("ignore") or [])
     for name, label, required in columns:
+        given = (mapped, constants, templates, years_before)
+        if name in ignored and not any(name in part for part in given):
+            if required:
+                problems.append(
+                    _("The required column “%(column)s” (%(label)s) is missing.")
+                    % {"column": name, "label": label}
+                )
+            continue
         if name in mapped:
             i = col(mapped[name], name)
             sources[name] = mapped[name]
@@ -145,7 +157,7 @@ def compile_mapping(
             getters.append((name, _constant(value)))
             sources[name] = "=" + value
         else:
-            hits = [lowered[a] for a in _aliases(name, label) if a in lowered]
+            hits = [lowered[a] for a in aliases(name, label) if a in lowered]
             if hits:
                 getters.append((name, _cell(hits[0])))
                 sources[name] = header[hits[0]]

@@ -36,7 +36,7 @@ from baton.core.forms import run_action
 from baton.core.http import AuthedRequest
 from baton.imports import actions, exports, readers, report, selectors, tasks
 from baton.imports.kinds import KINDS
-from baton.imports.mapping import _aliases
+from baton.imports.mapping import aliases
 from baton.imports.models import BatchStatus, ImportBatch, ImportKind
 
 BATCHES_SHOWN = 50
@@ -209,7 +209,7 @@ class MappingForm(forms.Form):
         for col in self.columns:
             theirs = mapped.get(col.name)
             if theirs is None and col.name not in constants:
-                hits = [lowered[a] for a in _aliases(col.name, col.label) if a in lowered]
+                hits = [lowered[a] for a in aliases(col.name, col.label) if a in lowered]
                 theirs = hits[0] if hits else ""
             source = forms.ChoiceField(
                 label=str(col.label), choices=choices, required=False, initial=theirs or ""
@@ -239,6 +239,7 @@ class MappingForm(forms.Form):
         data = self.cleaned_data
         columns: dict[str, str] = {}
         constants: dict[str, str] = {}
+        ignore: list[str] = []
         for col in self.columns:
             theirs = data.get(f"col_{col.name}") or ""
             value = (data.get(f"const_{col.name}") or "").strip()
@@ -246,10 +247,19 @@ class MappingForm(forms.Form):
                 columns[col.name] = theirs
             elif value:
                 constants[col.name] = value
-        spec = {k: v for k, v in base.items() if k not in ("columns", "constants", "attributes")}
+            else:
+                # "Not in the file" must win over a header that happens to carry the name.
+                ignore.append(col.name)
+        spec = {
+            k: v
+            for k, v in base.items()
+            if k not in ("columns", "constants", "attributes", "ignore")
+        }
         spec["columns"] = columns
         if constants:
             spec["constants"] = constants
+        if ignore:
+            spec["ignore"] = ignore
         if data.get("attributes"):
             spec["attributes"] = list(data["attributes"])
         return spec

@@ -511,3 +511,32 @@ def test_dry_run_leaves_no_trace(tmp_path: Path, users: Any) -> None:
     assert batch.status == BatchStatus.VALID and batch.counts["employees"]["created"] == 1
     assert list(EmployeeNumberSequence.objects.values_list("prefix", "last_value")) == before
     assert not Employee.objects.filter(legacy_id="DRY-1").exists()
+
+
+def test_a_mapping_can_ignore_a_column_the_file_names(tmp_path: Path, users: Any) -> None:
+    user = admin()
+    emp = (
+        Employee.objects.select_related(
+            "business_unit", "legal_entity", "department", "position", "work_city"
+        )
+        .filter(business_unit__code="C")
+        .exclude(email="")
+        .first()
+    )
+    assert emp is not None
+    header = HEADER.rstrip("\n") + ",email\n"
+    row = _row_for(emp).rstrip("\n") + ",changed@x.cn\n"
+    batch = run(
+        write(tmp_path, "ig.csv", header + row), "employees", user, mapping={"ignore": ["email"]}
+    )
+    assert batch.status == BatchStatus.COMMITTED
+    emp.refresh_from_db()
+    assert emp.email != "changed@x.cn"
+    with pytest.raises(InvalidInput):
+        actions.upload(
+            write(tmp_path, "ig2.csv", header + row),
+            kind="employees",
+            file_name="ig2.csv",
+            acting_user=user,
+            mapping={"ignore": ["name"]},
+        )
