@@ -59,9 +59,13 @@ def to_python(field: models.Field[Any, Any], value: Any) -> Any:
     return value
 
 
+# Values the driver takes as they are: Django's per-field preparation would return them unchanged.
+_PLAIN = {int, str, dt.date, dt.time, Decimal, bool}
+
+
 def _prep(field: models.Field[Any, Any], value: Any) -> Any:
-    if value is None:
-        return None
+    if value is None or type(value) in _PLAIN:
+        return value
     if isinstance(field, models.JSONField):
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return field.get_db_prep_save(value, connection)
@@ -89,6 +93,32 @@ def fetch_existing(
     key_fields = [fields[k] for k in key]
     value_fields = [fields[v] for v in values]
     extra = f" AND ({where})" if where else ""
+    if _is_pg():
+        # One array per key column, probed key by key through the key's index (the LATERAL
+        # subquery with OFFSET 0 cannot be flattened into a hash or merge join, which would read
+        # the whole table for every chunk).
+        names = [f"k{i}" for i in range(len(key_fields))]
+        arrays = [[_prep(f, k[i]) for k in keys] for i, f in enumerate(key_fields)]
+        unnest = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in key_fields)
+        match = " AND ".join(
+            f"{_q(f.column)} = k.{n}" for f, n in zip(key_fields, names, strict=True)
+        )
+        vcols = "".join(f", t.{_q(fields[c].column)}" for c in values)
+        sql = (
+            f"SELECT t.{pk}, {', '.join('k.' + n for n in names)}{vcols} "  # noqa: S608
+            f"FROM unnest({unnest}) AS k({', '.join(names)}) CROSS JOIN LATERAL "
+            f"(SELECT * FROM {table} WHERE {match}{extra} OFFSET 0) AS t"
+        )
+        nk = len(key)
+        with connection.cursor() as cur:
+            cur.execute(sql, [*arrays, *where_params])
+            for r in cur.fetchall():
+                k = tuple(to_python(f, v) for f, v in zip(key_fields, r[1 : 1 + nk], strict=True))
+                vals = tuple(
+                    to_python(f, v) for f, v in zip(value_fields, r[1 + nk :], strict=True)
+                )
+                out[k] = (r[0], *vals)
+        return out
     with connection.cursor() as cur:
         for start in range(0, len(keys), per):
             part = keys[start : start + per]
@@ -123,6 +153,12 @@ def fetch_existing(
     return out
 
 
+def _array_type(field: models.Field[Any, Any]) -> str:
+    if isinstance(field, models.CharField | models.TextField):
+        return "text"
+    return str(field.cast_db_type(connection))
+
+
 def _cast(field: models.Field[Any, Any]) -> str:
     if not _is_pg():
         return ""
@@ -137,17 +173,17 @@ def _fill(
     now = timezone.now()
     fields = concrete_fields(model)
     out: list[list[Any]] = []
+    plan = [
+        (
+            f.attname,
+            (lambda: now)
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+            else f.get_default,
+        )
+        for f in fields
+    ]
     for row in rows:
-        vals = []
-        for f in fields:
-            name = f.attname
-            if name in row:
-                vals.append(row[name])
-            elif getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
-                vals.append(now)
-            else:
-                vals.append(f.get_default())
-        out.append(vals)
+        out.append([row[n] if n in row else d() for n, d in plan])
     return fields, out
 
 
@@ -199,25 +235,22 @@ def update_rows(
     now = timezone.now()
     with connection.cursor() as cur:
         if _is_pg():
-            per = max(1, MAX_PARAMS // (len(fields) + 1))
+            # One array per column, unnested: one statement and no per-value placeholders to
+            # parse whatever the number of rows. Text goes as text[] so an over-long value is an
+            # error on assignment, never cut by a cast.
             sets = [f"{_q(f.column)} = v.c{i}" for i, f in enumerate(fields)]
             sets += [f"{_q(f.column)} = %s" for f in auto]
             names = ", ".join(["id", *(f"c{i}" for i in range(len(fields)))])
-            row = (
-                "(" + ", ".join([f"%s{_cast(pk_field)}", *(f"%s{_cast(f)}" for f in fields)]) + ")"
+            types = [_array_type(pk_field), *(_array_type(f) for f in fields)]
+            arrays: list[list[Any]] = [[r[0] for r in rows]]
+            for i, f in enumerate(fields, start=1):
+                arrays.append([_prep(f, r[i]) for r in rows])
+            unnest = ", ".join(f"%s::{t}[]" for t in types)
+            cur.execute(
+                f"UPDATE {table} AS t SET {', '.join(sets)} "  # noqa: S608 — model names
+                f"FROM unnest({unnest}) AS v({names}) WHERE t.{pk} = v.id",
+                [*(now for _ in auto), *arrays],
             )
-            for start in range(0, len(rows), per):
-                part = rows[start : start + per]
-                params: list[Any] = [now for _ in auto]
-                for r in part:
-                    params.append(r[0])
-                    params.extend(_prep(f, v) for f, v in zip(fields, r[1:], strict=True))
-                cur.execute(
-                    f"UPDATE {table} AS t SET {', '.join(sets)} "  # noqa: S608 — model names
-                    f"FROM (VALUES {', '.join([row] * len(part))}) AS v({names}) "
-                    f"WHERE t.{pk} = v.id",
-                    params,
-                )
         else:
             assigns = ", ".join(f"{_q(f.column)} = %s" for f in (*fields, *auto))
             params_list = [

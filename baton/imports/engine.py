@@ -12,6 +12,7 @@ and employee numbers → ids) and at most MAX_PROBLEMS report lines are held at 
 
 from __future__ import annotations
 
+import operator
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -122,8 +123,9 @@ def run_table(run: Run, kind_code: str, table: Any, spec: dict[str, Any] | None)
     lengths = _text_limits(kind_cls)
     chunk: list[tuple[int, dict[str, Any]]] = []
     present = compiled.present
+    counts = run.counts[kind_code]
     for row_no, cells in table.rows():
-        run.count("read")
+        counts["read"] += 1
         run.rows_done += 1
         raw = compiled.row(cells)
         bad = None
@@ -179,7 +181,9 @@ def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> Non
     cls = type(kind)
     key_of = cls.key
     fields = (*cls.values, "import_batch_id")
-    keys = {tuple(v[k] for k in key_of) for _r, v in chunk}
+    get = operator.itemgetter(*key_of)
+    keyed = [(get(v) if len(key_of) > 1 else (get(v),), row_no, v) for row_no, v in chunk]
+    keys = {k for k, _r, _v in keyed}
     existing = bulk.fetch_existing(cls.model, key_of, fields, keys)
     seen: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
     creates: list[dict[str, Any]] = []
@@ -187,8 +191,7 @@ def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> Non
     written: list[tuple[int, dict[str, Any]]] = []
     log = cls.log_changes and not run.dry_run
     earlier = run.seen_keys
-    for row_no, v in chunk:
-        k = tuple(v[f] for f in key_of)
+    for k, row_no, v in keyed:
         first = seen.get(k)
         if first is None and hash(k) in earlier:
             run.error(
@@ -257,6 +260,9 @@ def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> Non
                 }
             )
     earlier.update(hash(k) for k in seen)
+    if run.dry_run and not cls.validate_by_writing:
+        run.count("created", len(creates))
+        return
     if creates:
         kind.before_insert(creates)
         for v in creates:

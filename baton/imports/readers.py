@@ -275,7 +275,7 @@ def _csv_records(table: Table) -> Records:
             cells = [c.strip() for c in record]
             if not any(cells):
                 continue
-            if any(_UNDECODED.search(c) for c in cells):
+            if _UNDECODED.search("".join(cells)):
                 raise FileProblem(
                     _(
                         "Row %(row)s is not in %(encoding)s, the encoding found at the start "

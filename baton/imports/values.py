@@ -6,6 +6,7 @@ with the row and the column.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -122,12 +123,32 @@ def parse_bool(text: str) -> bool:
     raise CellError(_("“%(value)s” is not yes or no.") % {"value": text}, "bad_bool")
 
 
+_CHOICES: dict[tuple[Any, str], dict[str, str]] = {}
+
+
+def _choice_table(choices: Any) -> dict[str, str]:
+    """Code and label (in the active language, English and Chinese) → code, built once."""
+    from django.utils import translation
+
+    key = (choices, translation.get_language() or "")
+    table = _CHOICES.get(key)
+    if table is None:
+        table = {}
+        for value, label in choices.choices:
+            for lang in (None, "en", "zh-hans"):
+                with translation.override(lang) if lang else contextlib.nullcontext():
+                    table[str(label).lower()] = str(value)
+        for value in choices.values:
+            table[str(value).lower()] = str(value)
+        _CHOICES[key] = table
+    return table
+
+
 def parse_choice(text: str, choices: Any) -> str:
     """A value of a TextChoices: by its code or by its label (English or Chinese)."""
-    low = text.strip().lower()
-    for value, label in choices.choices:
-        if low == value or low == str(label).lower():
-            return str(value)
+    hit = _choice_table(choices).get(text.strip().lower())
+    if hit is not None:
+        return hit
     raise CellError(
         _("“%(value)s” is not one of: %(allowed)s.")
         % {"value": text, "allowed": ", ".join(str(v) for v in choices.values)},

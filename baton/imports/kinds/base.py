@@ -69,6 +69,9 @@ class Kind:
     log_changes: ClassVar[bool] = True
     update_only: ClassVar[bool] = False
     chunk_rows: ClassVar[int] = 5000
+    # Whether the dry run must write the rows (later rows or checks read them back: managers,
+    # parents, numbers). Kinds whose rows nothing else in the file reads only diff and count.
+    validate_by_writing: ClassVar[bool] = True
 
     def __init__(self, run: Run):
         self.run = run

@@ -124,6 +124,7 @@ class Employees(Kind):
         # Explicit numbers of this file and the number each previous-system ID came with.
         self.file_numbers: set[str] = set()
         self.file_legacy: dict[str, str] = {}
+        self.contacts: list[tuple[int, str]] = []
         from baton.handover.models import OPEN_CASE_STATES, ExitCase
 
         self.open_cases = set(
@@ -392,56 +393,73 @@ class Employees(Kind):
                 s = idcard.sealed_values(pk, v["_id_number"])
                 rows.append((pk, s["id_number_blob"], s["id_number_key_id"]))
             bulk.update_rows(Employee, ("id_number_blob", "id_number_key_id"), rows)
-        self._warn_duplicates(written)
-
-    def _warn_duplicates(self, written: list[tuple[int, dict[str, Any]]]) -> None:
-        """The same person in another business unit: by ID number, mobile or email."""
-        from baton.org.duplicates import existing_matches, normal_phone
-
-        hashes = {v["id_number_hash"] for _r, v in written if v.get("id_number_hash")}
-        phones = {normal_phone(v["phone"]) for _r, v in written if v.get("phone")}
-        emails = {v["email"].lower() for _r, v in written if v.get("email")}
-        if not (hashes or phones or emails):
-            return
-        found = existing_matches(self.group.pk, hashes, phones, emails)
-        if not found:
-            return
-        numbers = dict(
-            Employee.objects.filter(
-                id__in={e for hits in found.values() for e, _bu in hits}
-            ).values_list("id", "employee_number")
+        self.contacts.extend(
+            (row_no, v["employee_number"])
+            for row_no, v in written
+            if v.get("phone") or v.get("email") or v.get("id_number_hash")
         )
-        labels = {"id": _("ID card number"), "phone": _("mobile phone"), "email": _("email")}
-        for row_no, v in written:
-            probes = []
-            if v.get("id_number_hash"):
-                probes.append(("id", v["id_number_hash"], "id_number"))
-            if v.get("phone"):
-                probes.append(("phone", normal_phone(v["phone"]), "phone"))
-            if v.get("email"):
-                probes.append(("email", v["email"].lower(), "email"))
-            for how, value, column in probes:
-                others = [
-                    numbers.get(e, "?")
-                    for e, bu in found.get((how, value), [])
-                    if bu != v["business_unit_id"] and numbers.get(e) != v["employee_number"]
-                ]
+
+    def _warn_duplicates(self) -> None:
+        """The same person in another business unit — same ID number, mobile or email — once
+        the whole file is written: one GROUP BY per kind of evidence over the group (a query
+        per chunk would scan the people table for every chunk)."""
+        from django.db.models import Count
+
+        from baton.org.duplicates import _keyed
+
+        if not self.contacts:
+            return
+        people = _keyed(Employee.objects.filter(group=self.group, merged_into__isnull=True))
+        labels = {
+            "id_number_hash": (_("ID card number"), "id_number"),
+            "_phone": (_("mobile phone"), "phone"),
+            "_email": (_("email"), "email"),
+        }
+        shared: dict[str, dict[str, list[tuple[str, int]]]] = {}
+        for key in labels:
+            values = (
+                people.exclude(**{key: ""})
+                .values(key)
+                .annotate(units=Count("business_unit", distinct=True))
+                .filter(units__gt=1)
+                .values_list(key, flat=True)
+            )
+            holders: dict[str, list[tuple[str, int]]] = {}
+            for number, bu, value in people.filter(**{f"{key}__in": values}).values_list(
+                "employee_number", "business_unit_id", key
+            ):
+                holders.setdefault(value, []).append((number, bu))
+            shared[key] = holders
+        by_number: dict[str, list[tuple[str, list[tuple[str, int]]]]] = {}
+        for key, holders in shared.items():
+            for members in holders.values():
+                for n, _b in members:
+                    by_number.setdefault(n, []).append((key, members))
+        for row_no, number in self.contacts:
+            for key, members in by_number.get(number, ()):
+                bu = next(b for n, b in members if n == number)
+                others = sorted(n for n, b in members if b != bu)
                 if others:
+                    what, column = labels[key]
                     self.run.warn(
                         row_no,
                         column,
                         "duplicate_person",
                         _(
                             "Same %(what)s as %(others)s in another business unit: the same "
-                            "person? "
-                            "Review it under Duplicates and merge."
+                            "person? Review it under Duplicates and merge."
                         )
-                        % {"what": labels[how], "others": ", ".join(sorted(others)[:5])},
+                        % {"what": what, "others": ", ".join(others[:5])},
                     )
                     break
 
     def finish(self) -> None:
-        """Managers, once every person of the file exists: unknown ones and cycles rejected."""
+        """Managers, once every person of the file exists: unknown ones and cycles rejected;
+        then the same person in other units."""
+        self._set_managers()
+        self._warn_duplicates()
+
+    def _set_managers(self) -> None:
         if not self.managers:
             return
         people = {

@@ -51,6 +51,7 @@ class RecordKind(Kind):
     """A kind whose rows belong to an employee (column `employee`)."""
 
     perm = Perm.RECORDS_CHANGE
+    validate_by_writing = False
     # Which employee rows the export walks (the path from the record to its employee).
 
     def prepare(self) -> None:

@@ -540,3 +540,49 @@ def test_a_mapping_can_ignore_a_column_the_file_names(tmp_path: Path, users: Any
             acting_user=user,
             mapping={"ignore": ["name"]},
         )
+
+
+def test_the_same_person_in_another_unit_is_a_warning(tmp_path: Path, users: Any) -> None:
+    c_person = Employee.objects.filter(business_unit__code="C").exclude(phone="").first()
+    d_person = (
+        Employee.objects.select_related(
+            "business_unit", "legal_entity", "department", "position", "work_city"
+        )
+        .filter(business_unit__code="D")
+        .first()
+    )
+    assert c_person and d_person
+    header = HEADER.rstrip("\n") + ",phone\n"
+    phone = "+86 " + c_person.phone  # the same mobile, written differently
+    batch = run(
+        write(tmp_path, "dup.csv", header + _row_for(d_person).rstrip("\n") + f",{phone}\n"),
+        "employees",
+        admin(),
+    )
+    assert batch.status == BatchStatus.COMMITTED
+    warning = batch.problems.get(code="duplicate_person")
+    assert warning.severity == "warning" and warning.row == 2 and warning.column == "phone"
+    assert c_person.employee_number in warning.message
+
+
+def test_json_and_dates_update_in_place(tmp_path: Path, users: Any) -> None:
+    user = admin()
+    emp = (
+        Employee.objects.select_related(
+            "business_unit", "legal_entity", "department", "position", "work_city"
+        )
+        .filter(business_unit__code="C")
+        .first()
+    )
+    assert emp is not None
+    header = HEADER.rstrip("\n") + ",attributes,termination_date,status\n"
+    row = (
+        _row_for(emp).rstrip("\n") + ',"{""job_level"": 5, ""级别"": ""高""}",2030-01-31,departed\n'
+    )
+    batch = run(write(tmp_path, "js.csv", header + row), "employees", user)
+    assert batch.counts["employees"]["updated"] == 1, problems(batch)
+    emp.refresh_from_db()
+    assert emp.attributes == {"job_level": 5, "级别": "高"}
+    assert str(emp.termination_date) == "2030-01-31" and emp.status == "departed"
+    again = run(write(tmp_path, "js2.csv", header + row), "employees", user)
+    assert again.counts["employees"]["unchanged"] == 1
