@@ -191,9 +191,12 @@ def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> Non
     written: list[tuple[int, dict[str, Any]]] = []
     log = cls.log_changes and not run.dry_run
     earlier = run.seen_keys
+    hashes: list[int] = []
+    unchanged = updated = 0
     for k, row_no, v in keyed:
         first = seen.get(k)
-        if first is None and hash(k) in earlier:
+        h = hash(k)
+        if first is None and h in earlier:
             run.error(
                 row_no,
                 "",
@@ -214,6 +217,7 @@ def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> Non
                 )
             continue
         seen[k] = (row_no, v)
+        hashes.append(h)
         old = existing.get(k)
         if old is None:
             if cls.update_only:
@@ -234,7 +238,7 @@ def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> Non
             f: (o, v[f]) for f, o in zip(cls.values, before, strict=True) if f in v and o != v[f]
         }
         if not diff:
-            run.count("unchanged")
+            unchanged += 1
             continue
         if old_batch == run.batch_id and cls.model._meta.db_table not in run.tables_before:
             run.error(
@@ -249,7 +253,7 @@ def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> Non
         cols = tuple(f for f in cls.values if f in v)
         updates.setdefault(cols, []).append((pk, *(v[f] for f in cols), run.batch_id))
         written.append((row_no, v))
-        run.count("updated")
+        updated += 1
         if log:
             run.changes.append(
                 {
@@ -259,7 +263,11 @@ def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> Non
                     "changes": {f: [_plain(a), _plain(b)] for f, (a, b) in diff.items()},
                 }
             )
-    earlier.update(hash(k) for k in seen)
+    earlier.update(hashes)
+    if unchanged:
+        run.count("unchanged", unchanged)
+    if updated:
+        run.count("updated", updated)
     if run.dry_run and not cls.validate_by_writing:
         run.count("created", len(creates))
         return
