@@ -60,7 +60,7 @@ def to_python(field: models.Field[Any, Any], value: Any) -> Any:
 
 
 # Values the driver takes as they are: Django's per-field preparation would return them unchanged.
-_PLAIN = {int, str, dt.date, dt.time, Decimal, bool}
+_PLAIN = {int, str, dt.date, Decimal, bool}
 
 
 def _prep(field: models.Field[Any, Any], value: Any) -> Any:
