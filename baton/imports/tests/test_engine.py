@@ -20,7 +20,8 @@ from baton.imports import actions, exports
 from baton.imports.models import BatchStatus, ImportChange
 from baton.org.models import AttendanceDay, Employee, LifecycleEvent
 
-pytestmark = pytest.mark.django_db
+# The whole module also runs in the SQLite smoke pass: the engine writes differently there.
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 
 IBM = Path(__file__).resolve().parents[4] / "shared" / "data" / "ibm-hr-attrition.csv"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ibm-hr-attrition"

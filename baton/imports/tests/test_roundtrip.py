@@ -69,6 +69,7 @@ def members(path: Path) -> dict[str, bytes]:
         return {n: z.read(n) for n in z.namelist() if n.endswith(".csv")}
 
 
+@pytest.mark.smoke
 def test_demo_exports_and_reimports_identically(
     tmp_path: Path, fresh_urls: tuple[str, str]
 ) -> None:
