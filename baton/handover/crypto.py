@@ -10,6 +10,7 @@ document's record.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 
@@ -22,16 +23,24 @@ NONCE_BYTES = 12
 
 def _keys() -> dict[str, bytes]:
     configured: dict[str, str] = getattr(settings, "BATON_FILE_KEYS", {}) or {}
+    return dict(_decode_keys(tuple(configured.items()), settings.SECRET_KEY))
+
+
+@functools.lru_cache(maxsize=4)
+def _decode_keys(
+    configured: tuple[tuple[str, str], ...], secret_key: str
+) -> tuple[tuple[str, bytes], ...]:
+    """Decoded once per configuration (bulk work encrypts a value per row)."""
     keys = {}
-    for key_id, encoded in configured.items():
+    for key_id, encoded in configured:
         raw = base64.b64decode(encoded)
         if len(raw) != 32:
             raise ImproperlyConfigured(f"BATON_FILE_KEYS[{key_id!r}] is not 32 bytes (AES-256).")
         keys[key_id] = raw
     if not keys:
         # Development only (`baton check --deploy` refuses it): a key derived from SECRET_KEY.
-        keys["dev"] = hashlib.sha256(b"baton-file-key:" + settings.SECRET_KEY.encode()).digest()
-    return keys
+        keys["dev"] = hashlib.sha256(b"baton-file-key:" + secret_key.encode()).digest()
+    return tuple(keys.items())
 
 
 def current_key_id() -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import re
@@ -134,7 +135,12 @@ def canonical(text: str) -> str:
 
 
 def _lookup_key() -> bytes:
-    configured = getattr(settings, "BATON_LOOKUP_KEY", "") or ""
+    return _derive_lookup_key(getattr(settings, "BATON_LOOKUP_KEY", "") or "", settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=4)
+def _derive_lookup_key(configured: str, secret_key: str) -> bytes:
+    """Decoded once per configuration (an import hashes a number per row)."""
     if configured:
         try:
             raw = base64.b64decode(configured, validate=True)
@@ -145,7 +151,7 @@ def _lookup_key() -> bytes:
         return raw
     # Development only (`baton check --deploy` refuses it): derived from SECRET_KEY under a
     # label of its own, so it is neither the development file key nor the secret key.
-    return hashlib.sha256(b"baton-lookup-key:" + settings.SECRET_KEY.encode()).digest()
+    return hashlib.sha256(b"baton-lookup-key:" + secret_key.encode()).digest()
 
 
 def lookup_hash(number: str) -> str:
@@ -179,6 +185,12 @@ def sealed_values(pk: int, number: str) -> dict[str, Any]:
         "id_number_hash": lookup_hash(valid),
         "id_number_hint": mask(valid),
     }
+
+
+def seal_blob(pk: int, valid: str) -> tuple[bytes, str]:
+    """The encrypted number and its key id for employee `pk`, for a number already validated
+    (bulk writers have its hash and hint already)."""
+    return crypto.encrypt(valid.encode(), _binding(pk))
 
 
 def seal(employee: Any, number: str) -> None:

@@ -390,8 +390,7 @@ class Employees(Kind):
             rows = []
             for v in sealed:
                 pk = ids[v["employee_number"]]
-                s = idcard.sealed_values(pk, v["_id_number"])
-                rows.append((pk, s["id_number_blob"], s["id_number_key_id"]))
+                rows.append((pk, *idcard.seal_blob(pk, v["_id_number"])))
             bulk.update_rows(Employee, ("id_number_blob", "id_number_key_id"), rows)
         self.contacts.extend(
             (row_no, v["employee_number"])
