@@ -21,7 +21,6 @@ import datetime as dt
 import io
 import math
 import os
-import re
 import threading
 import warnings
 import zipfile
@@ -59,12 +58,10 @@ _ZIP_MAGIC = b"PK\x03\x04"
 # OLE2 compound file: an old .xls, or an .xlsx saved with a password (encrypted).
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-# Bytes a decoder could not read, kept by the "surrogateescape" handler: they mark the exact row.
-_UNDECODED = re.compile("[\udc80-\udcff]")
 _DELIMITERS = (",", ";", "\t")
 # Bytes read from a CSV at a time.
 _BLOCK_BYTES = 64 * 1024
-# Held while csv.field_size_limit, global to the process, is raised for one of our records.
+# Held while csv.field_size_limit, global to the process, is raised for our rows.
 _FIELD_LIMIT_LOCK = threading.Lock()
 
 
@@ -230,6 +227,11 @@ def _csv_records(table: Table) -> Records:
     """Every non-blank record of a CSV file with its row number (blank lines count as rows,
     as they do when the file is opened in a spreadsheet)."""
     limit = _max_row_bytes()
+    # A cell may be as long as a whole row. csv's field limit is global to the process: it is
+    # raised (never lowered) once, since our own per-row limit is what bounds memory.
+    with _FIELD_LIMIT_LOCK:
+        if csv.field_size_limit() < limit + 1:
+            csv.field_size_limit(limit + 1)
     with open(table.path, "rb") as raw:
         lines = _Lines(raw, table.encoding, limit)
         reader = csv.reader(iter(lines), delimiter=table.delimiter)
@@ -239,14 +241,7 @@ def _csv_records(table: Table) -> Records:
             lines.row = number + 1
             lines.record = 0
             try:
-                # A cell may be as long as a whole row. The limit is global to the process:
-                # raised only while one of our records is parsed.
-                with _FIELD_LIMIT_LOCK:
-                    previous = csv.field_size_limit(limit + 1)
-                    try:
-                        record = next(reader)
-                    finally:
-                        csv.field_size_limit(previous)
+                record = next(reader)
             except StopIteration:
                 return
             except csv.Error as e:
@@ -275,16 +270,6 @@ def _csv_records(table: Table) -> Records:
             cells = [c.strip() for c in record]
             if not any(cells):
                 continue
-            if _UNDECODED.search("".join(cells)):
-                raise FileProblem(
-                    _(
-                        "Row %(row)s is not in %(encoding)s, the encoding found at the start "
-                        "of the file. Please save the whole file as “CSV UTF-8” and "
-                        "upload it again."
-                    )
-                    % {"row": number, "encoding": _encoding_label(table.encoding)},
-                    code="encoding",
-                )
             if not max_cells:  # the first non-blank row is the header
                 max_cells = MAX_CELLS_FACTOR * _check_width(_width(cells))
             yield number, cells
@@ -340,9 +325,10 @@ class _Lines:
         self._raw = raw
         self._encoding = "utf-8" if encoding == "utf-8-sig" else encoding
         self._bom = encoding == "utf-8-sig"
+        self._label = encoding
 
     def __iter__(self) -> Iterator[str]:
-        raw, limit, encoding = self._raw, self.limit, self._encoding
+        raw, limit = self._raw, self.limit
         if self._bom and raw.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8:
             self.position = len(codecs.BOM_UTF8)
         tail = b""  # the start of a line whose end is not read yet
@@ -359,7 +345,7 @@ class _Lines:
                 if self.record > limit:
                     raise _row_too_large(self.row, limit)
                 self.position += len(line)
-                yield line.decode(encoding, "surrogateescape")
+                yield self._decode(line)
             if self.record + len(tail) > limit:
                 raise _row_too_large(self.row, limit)
         if tail:
@@ -367,7 +353,21 @@ class _Lines:
             if self.record > limit:
                 raise _row_too_large(self.row, limit)
             self.position += len(tail)
-            yield tail.decode(encoding, "surrogateescape")
+            yield self._decode(tail)
+
+    def _decode(self, line: bytes) -> str:
+        try:
+            return line.decode(self._encoding)
+        except UnicodeDecodeError:
+            raise FileProblem(
+                _(
+                    "Row %(row)s is not in %(encoding)s, the encoding found at the start "
+                    "of the file. Please save the whole file as “CSV UTF-8” and "
+                    "upload it again."
+                )
+                % {"row": self.row, "encoding": _encoding_label(self._label)},
+                code="encoding",
+            ) from None
 
 
 def _encoding_label(encoding: str) -> str:

@@ -454,7 +454,7 @@ def test_long_cells_under_the_row_limit_and_the_csv_field_limit(tmp_path: Path) 
     cell = "z" * 300_000  # more than csv's own default field limit (128 KiB)
     table = open_table(write(tmp_path, "long.csv", f"id,text\n1,{cell}\n".encode()))
     assert all_rows(table) == [(2, ["1", cell])]
-    assert csv.field_size_limit() == before  # other csv users are left as they were
+    assert csv.field_size_limit() >= before  # raised for the process, never lowered
 
 
 def test_line_ends_across_read_blocks(tmp_path: Path, monkeypatch: Any) -> None:
