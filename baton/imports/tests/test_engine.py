@@ -23,7 +23,7 @@ from baton.org.models import AttendanceDay, Employee, LifecycleEvent
 # The whole module also runs in the SQLite smoke pass: the engine writes differently there.
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 
-IBM = Path(__file__).resolve().parents[4] / "shared" / "data" / "ibm-hr-attrition.csv"
+IBM = Path(__file__).resolve().parents[1] / "examples" / "ibm-hr-attrition" / "ibm-hr-attrition.csv"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "ibm-hr-attrition"
 
 
