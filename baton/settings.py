@@ -182,6 +182,9 @@ BATON_FILE_KEY_CURRENT = os.environ.get("BATON_FILE_KEY_CURRENT", "")
 # one). Unlike the file keys it never rotates: hashes must stay comparable across imports.
 BATON_LOOKUP_KEY = os.environ.get("BATON_LOOKUP_KEY", "")
 BATON_MAX_UPLOAD_BYTES = int(os.environ.get("BATON_MAX_UPLOAD_BYTES", str(50 * 1024 * 1024)))
+# Imports: the largest file (2 GB less a byte) and row (1 MiB) accepted.
+BATON_IMPORT_MAX_BYTES = int(os.environ.get("BATON_IMPORT_MAX_BYTES", str(2 * 1024**3 - 1)))
+BATON_IMPORT_MAX_ROW_BYTES = int(os.environ.get("BATON_IMPORT_MAX_ROW_BYTES", str(1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Storage for documents: the filesystem under BATON_DATA_DIR by default; an S3-compatible
