@@ -76,9 +76,6 @@ def fetch_existing(
     key: Sequence[str],
     values: Sequence[str],
     keys: Iterable[tuple[Any, ...]],
-    *,
-    where: str = "",
-    where_params: Sequence[Any] = (),
 ) -> dict[tuple[Any, ...], tuple[Any, ...]]:
     """Rows whose natural key is one of `keys`: key → (pk, *values) as Python values."""
     fields = field_map(model)
@@ -92,7 +89,6 @@ def fetch_existing(
     per = max(1, MAX_PARAMS // len(key))
     key_fields = [fields[k] for k in key]
     value_fields = [fields[v] for v in values]
-    extra = f" AND ({where})" if where else ""
     if _is_pg():
         # One array per key column, probed key by key through the key's index (the LATERAL
         # subquery with OFFSET 0 cannot be flattened into a hash or merge join, which would read
@@ -107,17 +103,11 @@ def fetch_existing(
         sql = (
             f"SELECT t.{pk}, {', '.join('k.' + n for n in names)}{vcols} "  # noqa: S608
             f"FROM unnest({unnest}) AS k({', '.join(names)}) CROSS JOIN LATERAL "
-            f"(SELECT * FROM {table} WHERE {match}{extra} OFFSET 0) AS t"
+            f"(SELECT * FROM {table} WHERE {match} OFFSET 0) AS t"
         )
-        nk = len(key)
         with connection.cursor() as cur:
-            cur.execute(sql, [*arrays, *where_params])
-            for r in cur.fetchall():
-                k = tuple(to_python(f, v) for f, v in zip(key_fields, r[1 : 1 + nk], strict=True))
-                vals = tuple(
-                    to_python(f, v) for f, v in zip(value_fields, r[1 + nk :], strict=True)
-                )
-                out[k] = (r[0], *vals)
+            cur.execute(sql, arrays)
+            _collect(cur.fetchall(), key_fields, value_fields, out)
         return out
     with connection.cursor() as cur:
         for start in range(0, len(keys), per):
@@ -128,8 +118,7 @@ def fetch_existing(
                 cond = f"{_q(key_fields[0].column)} IN ({marks})"
                 params = [_prep(key_fields[0], k[0]) for k in part]
             else:
-                cast = [_cast(f) for f in key_fields]
-                row = "(" + ", ".join(f"%s{c}" for c in cast) + ")"
+                row = "(" + ", ".join(["%s"] * len(key_fields)) + ")"
                 cond = (
                     "("
                     + ", ".join(_q(f.column) for f in key_fields)
@@ -140,29 +129,31 @@ def fetch_existing(
                 for k in part:
                     params.extend(_prep(f, v) for f, v in zip(key_fields, k, strict=True))
             cur.execute(
-                f"SELECT {pk}, {cols} FROM {table} WHERE {cond}{extra}",  # noqa: S608 — model names
-                [*params, *where_params],
+                f"SELECT {pk}, {cols} FROM {table} WHERE {cond}",  # noqa: S608 — model names
+                params,
             )
-            nk = len(key)
-            for r in cur.fetchall():
-                k = tuple(to_python(f, v) for f, v in zip(key_fields, r[1 : 1 + nk], strict=True))
-                vals = tuple(
-                    to_python(f, v) for f, v in zip(value_fields, r[1 + nk :], strict=True)
-                )
-                out[k] = (r[0], *vals)
+            _collect(cur.fetchall(), key_fields, value_fields, out)
     return out
+
+
+def _collect(
+    rows: Iterable[Sequence[Any]],
+    key_fields: Sequence[models.Field[Any, Any]],
+    value_fields: Sequence[models.Field[Any, Any]],
+    out: dict[tuple[Any, ...], tuple[Any, ...]],
+) -> None:
+    """(pk, *key, *values) rows → out[key] = (pk, *values), as Python values."""
+    nk = len(key_fields)
+    for r in rows:
+        k = tuple(to_python(f, v) for f, v in zip(key_fields, r[1 : 1 + nk], strict=True))
+        vals = tuple(to_python(f, v) for f, v in zip(value_fields, r[1 + nk :], strict=True))
+        out[k] = (r[0], *vals)
 
 
 def _array_type(field: models.Field[Any, Any]) -> str:
     if isinstance(field, models.CharField | models.TextField):
         return "text"
     return str(field.cast_db_type(connection))
-
-
-def _cast(field: models.Field[Any, Any]) -> str:
-    if not _is_pg():
-        return ""
-    return "::" + str(field.cast_db_type(connection))
 
 
 def _fill(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -341,14 +341,3 @@ def execute(run: Run, files: Sequence[tuple[str, Any, dict[str, Any] | None]]) -
             raise _Rollback
     except _Rollback:
         pass
-
-
-def iter_chunks[T](items: Iterator[T], size: int) -> Iterator[list[T]]:
-    chunk: list[T] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

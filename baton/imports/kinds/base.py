@@ -50,15 +50,6 @@ def cell(raw: dict[str, str], name: str, parse: Any = None, *, required: bool = 
         raise RowError(name, e.message, e.code, text) from None
 
 
-@dataclass
-class EmployeeRef:
-    id: int
-    business_unit_id: int
-    legal_entity_id: int
-    department_id: int
-    path: str
-
-
 class Kind:
     code: ClassVar[str]
     model: ClassVar[type[models.Model]]
