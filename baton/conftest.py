@@ -38,6 +38,18 @@ def load_demo() -> None:
         ensure_default_rules()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir_per_worker(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    # Each test process has its own databases, so its own data directory too: files keyed by
+    # a row id (an import's progress) must not meet another worker's row with the same id.
+    from django.conf import settings
+
+    before = settings.DATA_DIR
+    settings.DATA_DIR = tmp_path_factory.mktemp("data")
+    yield
+    settings.DATA_DIR = before
+
+
 @pytest.fixture(autouse=True)
 def _english_outside_requests() -> Any:
     # Actions called directly answer in English; requests switch to the user's language.

@@ -540,9 +540,15 @@ def _write_progress(batch_id: int, rows: int, done_bytes: int, size: int) -> Non
     """A running import holds its transaction open; its progress goes to a small file in the
     data directory that every web process can read (`progress_of`)."""
     path = _progress_file(batch_id)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"rows": rows, "bytes": done_bytes, "size": size}))
-    os.replace(tmp, path)
+    # A name of its own for the half-written file: two writers never rename each other's.
+    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(json.dumps({"rows": rows, "bytes": done_bytes, "size": size}))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _clear_progress(batch_id: int) -> None:
