@@ -14,7 +14,7 @@ columns, indexes, checks and deferred foreign keys), committed. The ratio is our
 COPY's; since validation writes every row too, an engine built this way is bound near 0.5.
 
     python -m bench.imports launch KIND FILE     # run `baton import`, print wall time + peak RSS
-    python -m bench.imports profile KIND FILE    # cProfile of actions.validate (top functions)
+    python -m bench.imports profile KIND FILE [TOP [commit]]  # cProfile of validate or commit
 
 The launcher is a small process on purpose: Linux seeds a child's ru_maxrss with the size of
 the process that spawned it, so the benchmark (large) must not start the command directly.
@@ -535,9 +535,10 @@ def imports(p: Any, employees: int, attendance: int) -> None:
 # ---------------------------------------------------------------- profiling aid
 
 
-def profile(kind: str, path: str, top: int = 25) -> None:
-    """cProfile of actions.validate over one file (upload untimed), top functions by
-    cumulative time, to stderr."""
+def profile(kind: str, path: str, top: int = 25, phase: str = "validate") -> None:
+    """cProfile of actions.validate (or, with phase "commit", of actions.commit after an
+    untimed validation) over one file (upload untimed), top functions by cumulative and by own
+    time, to stderr. The commit is discarded afterwards only if it failed."""
     import cProfile
     import pstats
 
@@ -549,22 +550,27 @@ def profile(kind: str, path: str, top: int = 25) -> None:
 
     admin = User.objects.get(username="admin")
     batch = actions.upload(path, kind=kind, file_name=Path(path).name, acting_user=admin)
+    if phase == "commit":
+        batch = actions.validate(batch, acting_user=admin)
     prof = cProfile.Profile()
     started = time.perf_counter()
     prof.enable()
-    batch = actions.validate(batch, acting_user=admin)
+    run = actions.commit if phase == "commit" else actions.validate
+    batch = run(batch, acting_user=admin)
     prof.disable()
-    _log(f"validate: {time.perf_counter() - started:.1f} s, {batch.status}, {batch.counts}")
+    _log(f"{phase}: {time.perf_counter() - started:.1f} s, {batch.status}, {batch.counts}")
     pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(top)
     pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(top)
-    actions.discard(batch, acting_user=admin)
+    if phase != "commit":
+        actions.discard(batch, acting_user=admin)
 
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["launch"] and len(argv) == 3:
         print(json.dumps(launch(argv[1], argv[2])))
-    elif argv[:1] == ["profile"] and len(argv) in (3, 4):
-        profile(argv[1], argv[2], *(int(x) for x in argv[3:]))
+    elif argv[:1] == ["profile"] and len(argv) in (3, 4, 5):
+        top = int(argv[3]) if len(argv) > 3 else 25
+        profile(argv[1], argv[2], top, *argv[4:])
     else:
         raise SystemExit(__doc__)
 

@@ -122,31 +122,35 @@ def run_table(run: Run, kind_code: str, table: Any, spec: dict[str, Any] | None)
     run.seen_keys = set()
     lengths = _text_limits(kind_cls)
     chunk: list[tuple[int, dict[str, Any]]] = []
-    present = compiled.present
     counts = run.counts[kind_code]
+    chunk_rows = kind_cls.chunk_rows
+    read = 0  # rows read since the counts were last brought up to date
+
+    def count_read() -> None:
+        nonlocal read
+        counts["read"] += read
+        run.rows_done += read
+        read = 0
+
     for row_no, cells in table.rows():
-        counts["read"] += 1
-        run.rows_done += 1
+        read += 1
         raw = compiled.row(cells)
-        bad = None
-        for name in present:
-            text = raw[name]
-            if text and text[0] in "=+-@'\t\r":
-                plain = unescape_cell(text)
-                if plain != text:
-                    raw[name] = plain
-                elif looks_like_formula(text):
-                    bad = name
-                    break
-        if bad is not None:
-            run.error(
-                row_no,
-                bad,
-                "formula",
-                _("The cell starts like a spreadsheet formula; formulas are not imported."),
-                raw[bad],
-            )
-            continue
+        for text in raw.values():
+            if text and text[0] in _FORMULA_STARTS:
+                break
+        else:
+            text = ""
+        if text:  # a cell starts like a formula, or like our export's escape of one
+            bad = _formula_cell(raw)
+            if bad is not None:
+                run.error(
+                    row_no,
+                    bad,
+                    "formula",
+                    _("The cell starts like a spreadsheet formula; formulas are not imported."),
+                    raw[bad],
+                )
+                continue
         try:
             values = kind.build(raw, row_no)
             if compiled.attribute_columns or compiled.protected_columns:
@@ -164,15 +168,33 @@ def run_table(run: Run, kind_code: str, table: Any, spec: dict[str, Any] | None)
             run.error(row_no, e.column, e.code, e.message, e.value)
             continue
         chunk.append((row_no, values))
-        if len(chunk) >= kind_cls.chunk_rows:
+        if len(chunk) >= chunk_rows:
+            count_read()
             _flush(run, kind, chunk)
             chunk = []
             run.tick(table.bytes_read)
+    count_read()
     _flush(run, kind, chunk)
     kind.finish()
     run.tables_before.add(kind_cls.model._meta.db_table)
     run.tick(table.bytes_read, force=True)
     run.bytes_base += table.size
+
+
+_FORMULA_STARTS = frozenset("=+-@'\t\r")
+
+
+def _formula_cell(raw: dict[str, str]) -> str | None:
+    """Undo our own export's escape (`'=…`) in place; the name of the first cell that is a
+    formula, if any."""
+    for name, text in raw.items():
+        if text and text[0] in _FORMULA_STARTS:
+            plain = unescape_cell(text)
+            if plain != text:
+                raw[name] = plain
+            elif looks_like_formula(text):
+                return name
+    return None
 
 
 def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> None:
@@ -182,17 +204,32 @@ def _flush(run: Run, kind: Kind, chunk: list[tuple[int, dict[str, Any]]]) -> Non
     key_of = cls.key
     fields = (*cls.values, "import_batch_id")
     get = operator.itemgetter(*key_of)
-    keyed = [(get(v) if len(key_of) > 1 else (get(v),), row_no, v) for row_no, v in chunk]
-    keys = {k for k, _r, _v in keyed}
+    key_list: list[tuple[Any, ...]] = (
+        [get(v) for _r, v in chunk] if len(key_of) > 1 else [(get(v),) for _r, v in chunk]
+    )
+    keys = set(key_list)
     existing = bulk.fetch_existing(cls.model, key_of, fields, keys)
-    seen: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
     creates: list[dict[str, Any]] = []
     updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     written: list[tuple[int, dict[str, Any]]] = []
     log = cls.log_changes and not run.dry_run
     earlier = run.seen_keys
-    hashes: list[int] = []
+    hashes = [hash(k) for k in keys]
     unchanged = updated = 0
+    if (
+        not existing
+        and not cls.update_only
+        and len(keys) == len(key_list)
+        and earlier.isdisjoint(hashes)
+    ):
+        # The bulk of a first import: every row new, no key repeated. Nothing to compare.
+        creates = [v for _r, v in chunk]
+        written = chunk
+        keyed: list[tuple[tuple[Any, ...], int, dict[str, Any]]] = []
+    else:
+        hashes = []
+        keyed = [(k, row_no, v) for k, (row_no, v) in zip(key_list, chunk, strict=True)]
+    seen: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = {}
     for k, row_no, v in keyed:
         first = seen.get(k)
         h = hash(k)

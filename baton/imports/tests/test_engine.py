@@ -472,6 +472,35 @@ def test_a_key_repeated_in_a_later_chunk_is_rejected(
     assert [(r, c) for r, _col, c in problems(batch)] == [(3, "duplicate_key")]
 
 
+def test_new_rows_repeated_across_and_within_chunks(
+    tmp_path: Path, users: Any, monkeypatch: Any
+) -> None:
+    # Chunks of new rows take the fast path (nothing to compare); a key repeated in a later
+    # chunk, or twice in one chunk, must still be found.
+    from baton.imports.kinds.records import Attendance
+
+    monkeypatch.setattr(Attendance, "chunk_rows", 2)
+    n = Employee.objects.values_list("employee_number", flat=True).first()
+    rows = [
+        "2030-01-07,present",  # chunk 1: both new
+        "2030-01-08,present",
+        "2030-01-09,present",  # chunk 2: the first chunk's key again
+        "2030-01-07,absent",
+        "2030-01-10,present",  # chunk 3: the same key twice, same values
+        "2030-01-10,present",
+    ]
+    text = "employee,date,status\n" + "".join(f"{n},{r}\n" for r in rows)
+    batch = run(write(tmp_path, "rep.csv", text), "attendance", admin(), commit=False)
+    assert [(r, c) for r, _col, c in problems(batch)] == [(5, "duplicate_key")]
+    counts = batch.counts["attendance"]
+    assert (counts["created"], counts["repeated"], counts["rejected"]) == (4, 1, 1)
+    rows[3] = "2030-01-11,absent"
+    text = "employee,date,status\n" + "".join(f"{n},{r}\n" for r in rows)
+    batch = run(write(tmp_path, "rep2.csv", text), "attendance", admin())
+    assert batch.status == BatchStatus.COMMITTED, problems(batch)
+    assert AttendanceDay.objects.filter(employee__employee_number=n, date__year=2030).count() == 5
+
+
 def test_a_manager_change_is_logged_with_the_batch(tmp_path: Path, users: Any) -> None:
     a = Employee.objects.filter(business_unit__code="C").exclude(manager=None).order_by("id")[0]
     header = HEADER.rstrip("\n") + ",manager\n"
