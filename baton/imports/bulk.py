@@ -178,13 +178,40 @@ def _array_type(field: models.Field[Any, Any]) -> str:
     return str(field.cast_db_type(connection))
 
 
+def allocate_ids(model: type[models.Model], count: int) -> list[int]:
+    """`count` primary keys no row has, for rows about to be inserted: what is bound to a row's
+    id (a sealed ID card number) is then written with the row, not updated after it, which
+    would write every index of the table a second time. Inside the caller's transaction."""
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk.column if model._meta.pk else "id"
+    with connection.cursor() as cur:
+        if _is_pg():
+            cur.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [_q(table), pk, count],
+            )
+            return [r[0] for r in cur.fetchall()]
+        # SQLite: the write transaction holds the database, so the next ids are ours; above
+        # both the largest id and the AUTOINCREMENT counter (ids of deleted rows stay unused).
+        cur.execute(f"SELECT COALESCE(MAX({_q(pk)}), 0) FROM {_q(table)}")  # noqa: S608
+        top = cur.fetchone()[0]
+        cur.execute("SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = %s", [table])
+        top = max(top, cur.fetchone()[0])
+    return list(range(top + 1, top + 1 + count))
+
+
 def _fill(
     model: type[models.Model], rows: Sequence[dict[str, Any]]
 ) -> tuple[list[Any], list[list[Any]]]:
     """Every concrete column of `model` for each row: given values, else the field's default
-    (auto_now fields get the current time)."""
+    (auto_now fields get the current time). The primary key too when the rows carry one
+    (`allocate_ids`); otherwise the database numbers them."""
     now = timezone.now()
     fields = concrete_fields(model)
+    if rows and model._meta.pk is not None and model._meta.pk.attname in rows[0]:
+        fields = [model._meta.pk, *fields]
     out: list[list[Any]] = []
     plan = [
         (

@@ -354,6 +354,14 @@ class Employees(Kind):
             self.created_numbers.add(v["employee_number"])
             v.setdefault("attributes", {})
             v.setdefault("protected_attributes", {})
+        if not self.run.dry_run:
+            # The sealed ID number is bound to the row's id: known ids seal it before the insert.
+            for v, pk in zip(creates, bulk.allocate_ids(Employee, len(creates)), strict=True):
+                v["id"] = pk
+                if v.get("_id_number"):
+                    v["id_number_blob"], v["id_number_key_id"] = idcard.seal_blob(
+                        pk, v["_id_number"]
+                    )
 
     def _free_numbers(self, prefix: str, count: int) -> list[str]:
         """`count` numbers of the scheme no one has (a migrated file may already use numbers
@@ -380,17 +388,12 @@ class Employees(Kind):
     def after_write(
         self, written: list[tuple[int, dict[str, Any]]], created: list[dict[str, Any]]
     ) -> None:
-        sealed = [v for _r, v in written if v.get("_id_number")]
-        if sealed and not self.run.dry_run:
-            ids = dict(
-                Employee.objects.filter(
-                    group=self.group, employee_number__in=[v["employee_number"] for v in sealed]
-                ).values_list("employee_number", "id")
-            )
-            rows = []
-            for v in sealed:
-                pk = ids[v["employee_number"]]
-                rows.append((pk, *idcard.seal_blob(pk, v["_id_number"])))
+        # Updated people (new ones were sealed as they were inserted).
+        resealed = [
+            v for _r, v in written if v.get("_id_number") and v.get("id_number_blob") is None
+        ]
+        if resealed and not self.run.dry_run:
+            rows = [(v["id"], *idcard.seal_blob(v["id"], v["_id_number"])) for v in resealed]
             bulk.update_rows(Employee, ("id_number_blob", "id_number_key_id"), rows)
         self.contacts.extend(
             (row_no, v["employee_number"])
@@ -402,7 +405,7 @@ class Employees(Kind):
         """The same person in another business unit — same ID number, mobile or email — once
         the whole file is written: one GROUP BY per kind of evidence over the group (a query
         per chunk would scan the people table for every chunk)."""
-        from django.db.models import Count
+        from django.db.models import F, Max, Min, Window
 
         from baton.org.duplicates import _keyed
 
@@ -416,17 +419,20 @@ class Employees(Kind):
         }
         shared: dict[str, dict[str, list[tuple[str, int]]]] = {}
         for key in labels:
-            values = (
+            # One pass in the order of the value (a window over it), never a join of the table
+            # with itself: right after a first import the planner still believes the table is
+            # as small as it was, and a self-join it plans as a nested loop runs for hours.
+            rows = (
                 people.exclude(**{key: ""})
-                .values(key)
-                .annotate(units=Count("business_unit", distinct=True))
-                .filter(units__gt=1)
-                .values_list(key, flat=True)
+                .annotate(
+                    lo=Window(Min("business_unit_id"), partition_by=[F(key)]),
+                    hi=Window(Max("business_unit_id"), partition_by=[F(key)]),
+                )
+                .filter(lo__lt=F("hi"))
+                .values_list("employee_number", "business_unit_id", key)
             )
             holders: dict[str, list[tuple[str, int]]] = {}
-            for number, bu, value in people.filter(**{f"{key}__in": values}).values_list(
-                "employee_number", "business_unit_id", key
-            ):
+            for number, bu, value in rows:
                 holders.setdefault(value, []).append((number, bu))
             shared[key] = holders
         by_number: dict[str, list[tuple[str, list[tuple[str, int]]]]] = {}

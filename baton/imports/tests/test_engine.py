@@ -397,6 +397,27 @@ def test_someone_with_an_open_case_is_not_moved_by_an_import(
     assert ok.status == BatchStatus.COMMITTED
 
 
+def test_new_people_are_written_with_their_sealed_id_numbers(tmp_path: Path, users: Any) -> None:
+    # New rows get their ids before the insert, so the number is sealed to the right row and
+    # written with it (no second write of the rows).
+    from baton.org import idcard
+
+    emp = Employee.objects.select_related(
+        "business_unit", "legal_entity", "department", "position", "work_city"
+    ).filter(business_unit__code="C")[0]
+    numbers = [f + idcard.check_char(f) for f in ("11010519491231002", "44030519850607123")]
+    header = HEADER.rstrip("\n") + ",id_number\n"
+    text = header + "".join(
+        _row_for(emp, employee_number=f"NEW-{i}", name=f"新人{i}").rstrip("\n") + f",{n}\n"
+        for i, n in enumerate(numbers)
+    )
+    batch = run(write(tmp_path, "new.csv", text), "employees", admin())
+    assert batch.status == BatchStatus.COMMITTED, problems(batch)
+    for i, n in enumerate(numbers):
+        person = Employee.objects.get(employee_number=f"NEW-{i}")
+        assert idcard.reveal(person) == n
+
+
 def test_clearing_an_id_number_removes_the_sealed_number(tmp_path: Path, users: Any) -> None:
     user = admin()
     emp = (
