@@ -35,6 +35,13 @@ def export_csv(kind: str, user: Any) -> str:
     return "".join(exports.csv_lines(kind, user))
 
 
+def placed() -> Any:
+    """Employees with what a row of the employees file names (unit, entity, department…)."""
+    return Employee.objects.select_related(
+        "business_unit", "legal_entity", "department", "position", "work_city"
+    )
+
+
 def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
@@ -91,13 +98,7 @@ HEADER = "employee_number,name,business_unit,legal_entity,department,position,wo
 
 
 def one_employee(**overrides: str) -> str:
-    emp = (
-        Employee.objects.select_related(
-            "business_unit", "legal_entity", "department", "position", "work_city"
-        )
-        .filter(business_unit__code="C")
-        .first()
-    )
+    emp = placed().filter(business_unit__code="C").first()
     assert emp is not None
     values = {
         "employee_number": "NEW0001",
@@ -356,13 +357,7 @@ def test_a_bu_hr_cannot_pull_someone_from_another_unit(tmp_path: Path, users: An
     """A row naming a BU D person but a BU C place must not move them into the HRBP's unit."""
     hr_cloud = User.objects.get(username="hrbp.cloud")
     victim = Employee.objects.filter(business_unit__code="D").first()
-    mine = (
-        Employee.objects.select_related(
-            "business_unit", "legal_entity", "department", "position", "work_city"
-        )
-        .filter(business_unit__code="C")
-        .first()
-    )
+    mine = placed().filter(business_unit__code="C").first()
     assert victim and mine
     row = _row_for(mine, employee_number=victim.employee_number, name="HIJACKED")
     batch = run(write(tmp_path, "h.csv", HEADER + row), "employees", hr_cloud)
@@ -374,9 +369,7 @@ def test_a_bu_hr_cannot_pull_someone_from_another_unit(tmp_path: Path, users: An
 def test_someone_with_an_open_case_is_not_moved_by_an_import(
     tmp_path: Path, users: Any, approved_case: Any
 ) -> None:
-    emp = Employee.objects.select_related(
-        "business_unit", "legal_entity", "department", "position", "work_city"
-    ).get(pk=approved_case.employee_id)
+    emp = placed().get(pk=approved_case.employee_id)
     other = (
         Employee.objects.filter(business_unit=emp.business_unit)
         .exclude(department=emp.department)
@@ -402,9 +395,7 @@ def test_new_people_are_written_with_their_sealed_id_numbers(tmp_path: Path, use
     # written with it (no second write of the rows).
     from baton.org import idcard
 
-    emp = Employee.objects.select_related(
-        "business_unit", "legal_entity", "department", "position", "work_city"
-    ).filter(business_unit__code="C")[0]
+    emp = placed().filter(business_unit__code="C")[0]
     numbers = [f + idcard.check_char(f) for f in ("11010519491231002", "44030519850607123")]
     header = HEADER.rstrip("\n") + ",id_number\n"
     text = header + "".join(
@@ -420,13 +411,7 @@ def test_new_people_are_written_with_their_sealed_id_numbers(tmp_path: Path, use
 
 def test_clearing_an_id_number_removes_the_sealed_number(tmp_path: Path, users: Any) -> None:
     user = admin()
-    emp = (
-        Employee.objects.select_related(
-            "business_unit", "legal_entity", "department", "position", "work_city"
-        )
-        .filter(business_unit__code="C")
-        .first()
-    )
+    emp = placed().filter(business_unit__code="C").first()
     assert emp is not None
     header = HEADER.rstrip("\n") + ",id_number\n"
     run(
@@ -532,9 +517,7 @@ def test_a_manager_change_is_logged_with_the_batch(tmp_path: Path, users: Any) -
         .first()
     )
     assert boss is not None
-    emp = Employee.objects.select_related(
-        "business_unit", "legal_entity", "department", "position", "work_city"
-    ).get(pk=a.pk)
+    emp = placed().get(pk=a.pk)
     batch = run(
         write(
             tmp_path, "mg.csv", header + _row_for(emp).rstrip("\n") + f",{boss.employee_number}\n"
@@ -566,14 +549,7 @@ def test_dry_run_leaves_no_trace(tmp_path: Path, users: Any) -> None:
 
 def test_a_mapping_can_ignore_a_column_the_file_names(tmp_path: Path, users: Any) -> None:
     user = admin()
-    emp = (
-        Employee.objects.select_related(
-            "business_unit", "legal_entity", "department", "position", "work_city"
-        )
-        .filter(business_unit__code="C")
-        .exclude(email="")
-        .first()
-    )
+    emp = placed().filter(business_unit__code="C").exclude(email="").first()
     assert emp is not None
     header = HEADER.rstrip("\n") + ",email\n"
     row = _row_for(emp).rstrip("\n") + ",changed@x.cn\n"
@@ -595,13 +571,7 @@ def test_a_mapping_can_ignore_a_column_the_file_names(tmp_path: Path, users: Any
 
 def test_the_same_person_in_another_unit_is_a_warning(tmp_path: Path, users: Any) -> None:
     c_person = Employee.objects.filter(business_unit__code="C").exclude(phone="").first()
-    d_person = (
-        Employee.objects.select_related(
-            "business_unit", "legal_entity", "department", "position", "work_city"
-        )
-        .filter(business_unit__code="D")
-        .first()
-    )
+    d_person = placed().filter(business_unit__code="D").first()
     assert c_person and d_person
     header = HEADER.rstrip("\n") + ",phone\n"
     phone = "+86 " + c_person.phone  # the same mobile, written differently
@@ -618,13 +588,7 @@ def test_the_same_person_in_another_unit_is_a_warning(tmp_path: Path, users: Any
 
 def test_json_and_dates_update_in_place(tmp_path: Path, users: Any) -> None:
     user = admin()
-    emp = (
-        Employee.objects.select_related(
-            "business_unit", "legal_entity", "department", "position", "work_city"
-        )
-        .filter(business_unit__code="C")
-        .first()
-    )
+    emp = placed().filter(business_unit__code="C").first()
     assert emp is not None
     header = HEADER.rstrip("\n") + ",attributes,termination_date,status\n"
     row = (
