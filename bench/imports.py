@@ -323,6 +323,7 @@ def launch(kind: str, path: str) -> dict[str, Any]:
             [*BATON, "import", kind, path, "--commit", "--as", "admin", "--quiet"],
             stdout=out,
             stderr=err,
+            cwd=ROOT,
         )
         _pid, status, usage = os.wait4(proc.pid, 0)
         end = time.time()
@@ -364,6 +365,85 @@ def run_import(kind: str, path: Path) -> dict[str, Any]:
     res["counts"] = batch.counts.get("total", {})
     res["batch"] = batch.pk
     return res
+
+
+# ---------------------------------------------------------------- a first migration
+
+# What an empty installation needs before its people: the organisation, as exported.
+ORG_KINDS = ["group", "cities", "business_units", "legal_entities", "departments",
+             "position_families", "positions"]  # fmt: skip
+
+
+def _fresh_database() -> tuple[str, Any]:
+    """A new, empty database on the bench's PostgreSQL server: its URL and how to drop it."""
+    import psycopg
+    from django.db import connection
+
+    s = connection.settings_dict
+    dsn = {"host": s["HOST"], "port": s["PORT"], "user": s["USER"], "dbname": "postgres"}
+    if s.get("PASSWORD"):
+        dsn["password"] = s["PASSWORD"]
+    name = f"baton_first_{os.getpid()}"
+    with psycopg.connect(**dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+
+    def drop() -> None:
+        with psycopg.connect(**dsn, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return f"postgres://{auth}@{s['HOST']}:{s['PORT']}/{name}", drop
+
+
+def first_migration(p: Any, emp_csv: Path, employees: int, work: Path) -> None:
+    """The same employees file into an empty installation (migrate, `baton setup`, the
+    organisation exported from the bench's database): a company's first day, when the
+    planner's statistics still describe tables that were empty."""
+    from baton.access.models import User
+    from baton.imports import exports
+
+    url, drop = _fresh_database()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "BATON_DATA_DIR": str(work / "first-data"),
+        "BATON_SETUP_PASSWORD": "Bench-first-migration-1",
+    }
+    try:
+        for args in (["migrate", "--no-input", "-v", "0"], ["setup", "admin"]):
+            subprocess.run([*BATON, *args], env=env, check=True, capture_output=True, cwd=ROOT)  # noqa: S603
+        org = work / "organisation"
+        org.mkdir()
+        admin = User.objects.get(username="admin")
+        for code in ORG_KINDS:
+            (org / f"{code}.csv").write_text("".join(exports.csv_lines(code, admin)))
+        subprocess.run(  # noqa: S603 — our own fixed argv
+            [*BATON, "import", "archive", str(org), "--commit", "--as", "admin", "--quiet"],
+            env=env, check=True, capture_output=True, cwd=ROOT,
+        )  # fmt: skip
+        done = subprocess.run(  # noqa: S603 — our own fixed argv
+            [sys.executable, "-m", "bench.imports", "launch", "employees", str(emp_csv)],
+            env=env, check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        ).stdout  # fmt: skip
+        res: dict[str, Any] = json.loads(done.strip().splitlines()[-1])
+        last = (res["stdout"].strip().splitlines() or ["{}"])[-1]
+        outcome = json.loads(last) if last.startswith("{") else {}
+        if res["returncode"] != 0 or outcome.get("created") != employees:
+            _log(res["stdout"] + res["stderr"])
+            raise SystemExit(f"first migration: {outcome}")
+        seconds = res["end"] - res["start"]
+        _log(f"     {seconds:.1f} s, peak {res['peak_rss_mib']:.0f} MiB")
+        p.add(
+            f"imports.employees_{_size(employees)}.first.seconds",
+            seconds,
+            "s",
+            target=EMPLOYEES_TARGET_S,
+            notes=f"wall time of `baton import employees --commit` of the same {employees:,} "
+            "people into an empty installation (only its organisation imported): validate and "
+            f"commit; peak {res['peak_rss_mib']:.0f} MiB",
+        )
+    finally:
+        drop()
 
 
 # ---------------------------------------------------------------- the pass
@@ -490,6 +570,9 @@ def imports(p: Any, employees: int, attendance: int) -> None:
         _log(f"     {res['seconds']:.1f} s, peak {res['peak_rss_mib']:.0f} MiB, {res['counts']}")
         _figures(p, f"{base}.unchanged", "employees (the same file again, nothing changed)",
                  employees, res, EMPLOYEES_TARGET_S, copy_s)  # fmt: skip
+        if pg:
+            _log(f"   a first migration: the same {employees:,} people into an empty installation")
+            first_migration(p, emp_csv, employees, work)
         emp_csv.unlink()
 
         if not attendance:
