@@ -339,19 +339,26 @@ def launch(kind: str, path: str) -> dict[str, Any]:
         }
 
 
-def run_import(kind: str, path: Path) -> dict[str, Any]:
-    """The command, through the launcher; its phases from the batch it made."""
-    from baton.imports.models import BatchStatus, ImportBatch
-
-    before = ImportBatch.objects.order_by("-id").values_list("id", flat=True).first() or 0
+def _through_launcher(kind: str, path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """`launch` in a process of its own (so that its peak RSS is the command's): its result."""
     done = subprocess.run(  # noqa: S603 — our own fixed argv
         [sys.executable, "-m", "bench.imports", "launch", kind, str(path)],
         check=True,
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
+        env=env,
     ).stdout
     res: dict[str, Any] = json.loads(done.strip().splitlines()[-1])
+    return res
+
+
+def run_import(kind: str, path: Path) -> dict[str, Any]:
+    """The command, through the launcher; its phases from the batch it made."""
+    from baton.imports.models import BatchStatus, ImportBatch
+
+    before = ImportBatch.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    res = _through_launcher(kind, path)
     batch = ImportBatch.objects.filter(id__gt=before, kind=kind).order_by("-id").first()
     if res["returncode"] != 0 or batch is None or batch.status != BatchStatus.COMMITTED:
         _log(res["stdout"] + res["stderr"])
@@ -421,11 +428,7 @@ def first_migration(p: Any, emp_csv: Path, employees: int, work: Path) -> None:
             [*BATON, "import", "archive", str(org), "--commit", "--as", "admin", "--quiet"],
             env=env, check=True, capture_output=True, cwd=ROOT,
         )  # fmt: skip
-        done = subprocess.run(  # noqa: S603 — our own fixed argv
-            [sys.executable, "-m", "bench.imports", "launch", "employees", str(emp_csv)],
-            env=env, check=True, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-        ).stdout  # fmt: skip
-        res: dict[str, Any] = json.loads(done.strip().splitlines()[-1])
+        res = _through_launcher("employees", emp_csv, env)
         last = (res["stdout"].strip().splitlines() or ["{}"])[-1]
         outcome = json.loads(last) if last.startswith("{") else {}
         if res["returncode"] != 0 or outcome.get("created") != employees:
