@@ -104,7 +104,8 @@ def _require_manage(user: Any, interview: ExitInterview) -> None:
 
 @transaction.atomic
 def ensure_default_bank() -> QuestionBank:
-    """The built-in group bank with its first version (installed once; safe to call again)."""
+    """The built-in group bank with its first version (installed once, audited; safe to call
+    again). Installed after migrate (actions_packs.on_post_migrate), never by a read."""
     bank = QuestionBank.objects.filter(builtin_key=DEFAULT_BANK_KEY).first()
     if bank is None:
         try:

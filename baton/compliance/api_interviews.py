@@ -310,7 +310,6 @@ def list_interview_banks(request: AuthedRequest) -> Any:
     user = _reader(request)
     if not logic.can_read_banks(user):
         raise PermissionDenied(_("You do not have permission to do this."))
-    actions.ensure_default_bank()
     return list(logic.banks_visible(user).prefetch_related("versions"))
 
 

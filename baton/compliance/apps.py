@@ -10,9 +10,9 @@ class ComplianceConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from baton.compliance.rules import on_post_migrate
+        from baton.compliance.actions_packs import on_post_migrate
 
-        # The shipped rule packs are loaded after every migrate (and a test flush).
+        # The shipped rule packs and question bank are installed after every migrate (and flush).
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="compliance_rule_packs")
 
         from baton.audit import trail

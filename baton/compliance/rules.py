@@ -25,9 +25,10 @@ the country ("CN"); within one jurisdiction the latest version with effective_fr
 (effective_to empty or > on) wins. Missing rule or city figures raise `RuleMissing` (a
 translated 409 Conflict naming what is missing).
 
-Packs (`packs/*.yaml`) are loaded idempotently by `load_packs()`: after every `baton migrate`
-(post_migrate) and by `baton compliance load-rules`. A row an administrator edited
-(source "user") is never overwritten by a reload.
+Packs (`packs/*.yaml`) are read here and installed, audited, by
+`baton.compliance.actions_packs.load_packs()`: after every `baton migrate` (post_migrate) and
+by `baton compliance load-rules`. A row an administrator edited (source "user") is never
+overwritten by a reload.
 """
 
 from __future__ import annotations
@@ -39,11 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from django.db import transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from baton.compliance.models.rules import CityParameter, Confidence, Rule, RuleSource
+from baton.compliance.models.rules import CityParameter, Confidence, Rule
 from baton.core.errors import Conflict
 
 PACKS_DIR = Path(__file__).parent / "packs"
@@ -244,51 +244,3 @@ def read_packs(directory: Path = PACKS_DIR) -> tuple[list[dict[str, Any]], list[
                 }
             )
     return rule_rows, city_rows
-
-
-@transaction.atomic
-def load_packs(directory: Path = PACKS_DIR) -> dict[str, int]:
-    """Insert or refresh the shipped rows; rows an administrator edited are left alone.
-    Returns counts of created / updated / kept rows. Safe to run any number of times."""
-    rule_rows, city_rows = read_packs(directory)
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "kept_user_edits": 0}
-
-    def upsert(model: Any, key: dict[str, Any], values: dict[str, Any]) -> None:
-        row = model.objects.select_for_update().filter(**key).first()
-        if row is None:
-            model.objects.create(**key, **values)
-            counts["created"] += 1
-        elif row.source == RuleSource.USER:
-            counts["kept_user_edits"] += 1
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(row, k, v)
-            row.save()
-            counts["updated"] += 1
-        else:
-            counts["unchanged"] += 1
-
-    for r in rule_rows:
-        key = {k: r[k] for k in ("rule_id", "jurisdiction", "effective_from")}
-        upsert(Rule, key, {k: v for k, v in r.items() if k not in key})
-    for c in city_rows:
-        key = {k: c[k] for k in ("city_code", "effective_from")}
-        upsert(CityParameter, key, {k: v for k, v in c.items() if k not in key})
-    return counts
-
-
-def on_post_migrate(sender: Any, **kwargs: Any) -> None:
-    """post_migrate hook (apps.ready): keep the shipped packs loaded after every migrate and
-    after a test flush."""
-    if getattr(sender, "label", None) != "compliance":
-        return
-    using = kwargs.get("using")
-    from django.db import connections, router
-
-    using = using or "default"
-    if not router.allow_migrate_model(using, Rule):
-        return
-    tables = connections[using].introspection.table_names()
-    if Rule._meta.db_table not in tables or CityParameter._meta.db_table not in tables:
-        return  # migrated partially (another app only): loaded by the compliance migrate
-    load_packs()

@@ -381,7 +381,6 @@ def interview_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def bank_list(request: AuthedRequest) -> HttpResponse:
     if not logic.can_read_banks(request.user):
         raise PermissionDenied(_("You do not have permission to do this."))
-    actions.ensure_default_bank()
     banks = (
         logic.banks_visible(request.user)
         .select_related("business_unit")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -96,6 +97,19 @@ def test_default_bank_installs_once(demo_data: None) -> None:
     assert QuestionBank.objects.filter(builtin_key="default").count() == 1
     assert list(first.versions.values_list("number", flat=True)) == [1]
     assert first.versions.get().questions == logic.clean_questions(default_questions())
+
+
+def test_reading_the_banks_installs_nothing(users: dict[str, User]) -> None:
+    # The built-in bank is installed by migrate (post_migrate), never as a side effect of a
+    # GET: a read writes no row and no audit entry.
+    ExitInterview.objects.all().delete()
+    QuestionBankVersion.objects.all().delete()
+    QuestionBank.objects.all().delete()
+    client = Client()
+    client.force_login(users["admin"])
+    assert client.get("/api/compliance/interview-banks").json() == []
+    assert client.get(reverse("compliance:interview_banks")).status_code == 200
+    assert not QuestionBank.objects.exists()
 
 
 def test_published_version_is_frozen_and_a_case_keeps_its_version(

@@ -4,6 +4,7 @@ wage parameters and their editing."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -12,8 +13,8 @@ from django.core.exceptions import PermissionDenied
 
 from baton.audit.events import AuditEvent
 from baton.audit.models import AuditEntry
+from baton.compliance import actions_packs, rules
 from baton.compliance import actions_terms as actions
-from baton.compliance import rules
 from baton.compliance.models import CityParameter, Rule
 from baton.core.errors import InvalidInput
 
@@ -41,9 +42,32 @@ def test_every_row_has_basis_and_confidence() -> None:
 
 def test_loading_is_idempotent() -> None:
     before = Rule.objects.count(), CityParameter.objects.count()
-    counts = rules.load_packs()
+    counts = actions_packs.load_packs()
     assert counts["created"] == 0 and counts["updated"] == 0
     assert (Rule.objects.count(), CityParameter.objects.count()) == before
+
+
+def test_a_changed_shipped_figure_is_reinstalled_and_audited(tmp_path: Any) -> None:
+    # A pack row whose shipped figures differ from the database (an upgrade, or a hand edit
+    # that bypassed the UI) is refreshed, and the refresh is an audit entry with old → new;
+    # a run that changes nothing writes none.
+    pack = tmp_path / "cn_cities.yaml"
+    pack.write_text((rules.PACKS_DIR / "cn_cities.yaml").read_text(encoding="utf-8"))
+    row = CityParameter.objects.filter(source="pack").order_by("pk").first()
+    assert row is not None
+    shipped = row.avg_monthly_wage
+    CityParameter.objects.filter(pk=row.pk).update(avg_monthly_wage=Decimal("1.00"))
+    before = AuditEntry.objects.filter(event_type=AuditEvent.RULE_PACK_LOADED).count()
+    counts = actions_packs.load_packs(tmp_path)
+    assert counts["updated"] == 1 and counts["created"] == 0
+    row.refresh_from_db()
+    assert row.avg_monthly_wage == shipped
+    entry = AuditEntry.objects.filter(event_type=AuditEvent.RULE_PACK_LOADED).order_by("id").last()
+    assert entry is not None and entry.subject_id == str(row.pk) and entry.actor_id is None
+    assert json.loads(entry.payload)["changes"]["avg_monthly_wage"][0] == "1.00"
+    assert actions_packs.load_packs(tmp_path)["updated"] == 0
+    after = AuditEntry.objects.filter(event_type=AuditEvent.RULE_PACK_LOADED).count()
+    assert after == before + 1
 
 
 def test_child_jurisdiction_overrides_parent() -> None:
@@ -110,7 +134,7 @@ def test_admin_edits_city_parameters_and_reload_keeps_them(users: Any) -> None:
     assert row.avg_monthly_wage == Decimal("13145.50") and row.source == "user"
     entry = AuditEntry.objects.filter(event_type=AuditEvent.RULE_PARAMETER_SAVED).last()
     assert entry is not None
-    assert rules.load_packs()["kept_user_edits"] == 1
+    assert actions_packs.load_packs()["kept_user_edits"] == 1
     assert rules.city("SZ", D(2025, 6, 30)).avg_monthly_wage == Decimal("13145.50")
     for name in ("hrbp.cloud", "finance", "employee"):
         with pytest.raises(PermissionDenied):

@@ -34,7 +34,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["sub"] == "load-rules":
-            from baton.compliance.rules import load_packs
+            from baton.compliance.actions_packs import load_packs
 
             counts = load_packs()
             self.stdout.write(", ".join(f"{k}: {v}" for k, v in counts.items()))
