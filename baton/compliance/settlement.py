@@ -479,6 +479,33 @@ def _ruled(line: Line, params: Params, rule: str, confidence: str | None = None)
     return line
 
 
+def _severance_notes(inp: Inputs, s: Severance, pre_2008: bool) -> list[str]:
+    """What the reader of the severance line must know beyond the formula."""
+    notes = []
+    if s.capped:
+        notes.append(
+            _("High earner: capped. Without the caps it would be %(amount)s.")
+            % {"amount": _fmt(s.uncapped_amount)}
+        )
+    if s.wage_floored:
+        notes.append(_("The average wage was below the local minimum wage; the minimum applies."))
+    if inp.unlawful:
+        notes.append(
+            _(
+                "Unlawful termination: 2N replaces N (N is not also paid); years count from the "
+                "first day of employment."
+            )
+        )
+    if pre_2008:
+        notes.append(
+            _(
+                "Service before 2008-01-01 falls under the rules of the time (LCL 97): to be "
+                "confirmed with counsel."
+            )
+        )
+    return notes
+
+
 def _severance_lines(inp: Inputs, p: Params) -> tuple[list[Line], Decimal]:
     owed = inp.severance_owed or inp.unlawful
     mult = 2 if inp.unlawful else 1
@@ -528,29 +555,8 @@ def _severance_lines(inp: Inputs, p: Params) -> tuple[list[Line], Decimal]:
         "m": p.high_earner_multiple,
         "cap": p.high_earner_year_cap,
     }
-    notes = []
-    if s.capped:
-        notes.append(
-            _("High earner: capped. Without the caps it would be %(amount)s.")
-            % {"amount": _fmt(s.uncapped_amount)}
-        )
-    if s.wage_floored:
-        notes.append(_("The average wage was below the local minimum wage; the minimum applies."))
-    if inp.unlawful:
-        notes.append(
-            _(
-                "Unlawful termination: 2N replaces N (N is not also paid); years count from the "
-                "first day of employment."
-            )
-        )
     pre_2008 = inp.hire_date < dt.date(2008, 1, 1) and not inp.unlawful
-    if pre_2008:
-        notes.append(
-            _(
-                "Service before 2008-01-01 falls under the rules of the time (LCL 97): to be "
-                "confirmed with counsel."
-            )
-        )
+    notes = _severance_notes(inp, s, pre_2008)
     line = Line(
         key="severance",
         label=_("Double compensation (2N)") if mult == 2 else _("Economic compensation (N)"),
@@ -562,29 +568,41 @@ def _severance_lines(inp: Inputs, p: Params) -> tuple[list[Line], Decimal]:
     return [_ruled(line, p, rule, "R" if pre_2008 else None)], s.amount
 
 
-def build_statement(inp: Inputs, p: Params) -> Statement:
-    """Every figure of the settlement, with its working. Pure: the same inputs and parameters
-    always give the same statement."""
-    lines, severance_amount = _severance_lines(inp, p)
+@dataclass
+class Part:
+    """The lines one part of the statement adds, and the raw amounts it contributes to the
+    totals (rounded once, in `build_statement`)."""
 
-    # Pay in lieu of notice: not on top of 2N (courts generally do not award it).
-    lieu = ZERO
-    if inp.pay_in_lieu:
-        amount = ZERO if inp.unlawful else pay_in_lieu(inp.previous_month_wage)
-        line = Line(
-            key="pay_in_lieu",
-            label=_("Payment in lieu of notice (代通知金)"),
-            formula=_("One month's wage at the previous month's standard."),
-            inputs=[(_("Previous month's wage"), _fmt(_d(inp.previous_month_wage)))],
-            amount=amount,
-            note=_("Not paid on top of 2N: courts generally do not award it.")
-            if inp.unlawful
-            else "",
-        )
-        lines.append(_ruled(line, p, "CN.PAY_IN_LIEU", "R" if inp.unlawful else None))
-        lieu = amount
+    lines: list[Line]
+    amounts: dict[str, Decimal]
 
-    # Unused annual leave.
+
+def _severance_part(inp: Inputs, p: Params) -> Part:
+    lines, amount = _severance_lines(inp, p)
+    return Part(lines, {"severance": amount})
+
+
+def _pay_in_lieu_part(inp: Inputs, p: Params) -> Part:
+    """Payment in lieu of notice: not on top of 2N (courts generally do not award it)."""
+    if not inp.pay_in_lieu:
+        return Part([], {"pay_in_lieu": ZERO})
+    amount = ZERO if inp.unlawful else pay_in_lieu(inp.previous_month_wage)
+    line = Line(
+        key="pay_in_lieu",
+        label=_("Payment in lieu of notice (代通知金)"),
+        formula=_("One month's wage at the previous month's standard."),
+        inputs=[(_("Previous month's wage"), _fmt(_d(inp.previous_month_wage)))],
+        amount=amount,
+        note=_("Not paid on top of 2N: courts generally do not award it.") if inp.unlawful else "",
+    )
+    return Part(
+        [_ruled(line, p, "CN.PAY_IN_LIEU", "R" if inp.unlawful else None)], {"pay_in_lieu": amount}
+    )
+
+
+def _annual_leave_part(inp: Inputs, p: Params) -> Part:
+    """Unused annual leave: the days payable, the daily wage, the extra 200 % paid and the
+    300 % total it stands for."""
     ent = (
         inp.leave_entitlement
         if inp.leave_entitlement is not None
@@ -606,179 +624,140 @@ def build_statement(inp: Inputs, p: Params) -> Statement:
         (_("Pro rata (elapsed / 365 × entitlement)"), f"{pro_rata:.2f}"),
         (_("Days already taken this year"), str(al.taken)),
     ]
-    lines.append(
-        _ruled(
-            Line(
-                key="leave_days",
-                label=_("Unused annual leave (days payable)"),
-                formula=_(
-                    "Days elapsed this calendar year / 365 × annual entitlement − days already "
-                    "taken, rounded down to whole days; never negative (no clawback)."
-                ),
-                inputs=leave_inputs,
-                value=str(al.days),
-                section="info",
-            ),
-            p,
-            "CN.ANNUAL_LEAVE",
-        )
-    )
     wage_in = (_("12-month average wage excluding overtime"), _fmt(_d(inp.avg_wage_excl_ot)))
-    lines.append(
-        _ruled(
-            Line(
-                key="daily_wage",
-                label=_("Daily wage"),
-                formula=_("12-month average wage excluding overtime / 21.75."),
-                inputs=[wage_in, (_("Days per month (divisor)"), str(p.daily_wage_divisor))],
-                amount=al.daily_wage,
-                section="info",
-            ),
-            p,
-            "CN.ANNUAL_LEAVE",
-        )
-    )
     days_in = (_("Days payable"), str(al.days))
-    lines.append(
-        _ruled(
-            Line(
-                key="leave_pay",
-                label=_("Unused annual leave pay (extra 200 %)"),
-                formula=_("Days payable × monthly wage excluding overtime / 21.75 × 200 %."),
-                inputs=[days_in, wage_in],
-                amount=al.extra_pay,
+    lines = [
+        Line(
+            key="leave_days",
+            label=_("Unused annual leave (days payable)"),
+            formula=_(
+                "Days elapsed this calendar year / 365 × annual entitlement − days already "
+                "taken, rounded down to whole days; never negative (no clawback)."
             ),
-            p,
-            "CN.ANNUAL_LEAVE",
-        )
-    )
-    lines.append(
-        _ruled(
-            Line(
-                key="leave_pay_total",
-                label=_("Unused annual leave: total remuneration (300 %)"),
-                formula=_(
-                    "Days payable × daily wage × 300 %, of which 100 % was already paid in the "
-                    "salary; the statement pays the other 200 %."
-                ),
-                inputs=[days_in, wage_in],
-                amount=al.total_pay,
-                section="info",
+            inputs=leave_inputs,
+            value=str(al.days),
+            section="info",
+        ),
+        Line(
+            key="daily_wage",
+            label=_("Daily wage"),
+            formula=_("12-month average wage excluding overtime / 21.75."),
+            inputs=[wage_in, (_("Days per month (divisor)"), str(p.daily_wage_divisor))],
+            amount=al.daily_wage,
+            section="info",
+        ),
+        Line(
+            key="leave_pay",
+            label=_("Unused annual leave pay (extra 200 %)"),
+            formula=_("Days payable × monthly wage excluding overtime / 21.75 × 200 %."),
+            inputs=[days_in, wage_in],
+            amount=al.extra_pay,
+        ),
+        Line(
+            key="leave_pay_total",
+            label=_("Unused annual leave: total remuneration (300 %)"),
+            formula=_(
+                "Days payable × daily wage × 300 %, of which 100 % was already paid in the "
+                "salary; the statement pays the other 200 %."
             ),
-            p,
-            "CN.ANNUAL_LEAVE",
-        )
-    )
+            inputs=[days_in, wage_in],
+            amount=al.total_pay,
+            section="info",
+        ),
+    ]
+    return Part([_ruled(line, p, "CN.ANNUAL_LEAVE") for line in lines], {"leave_pay": al.extra_pay})
 
-    # Final wages: when, never held back.
+
+def _final_wage_part(inp: Inputs, p: Params) -> Part:
+    """When the final wages are due: never held back for the handover."""
     due = final_wage_due(inp.last_day, p.final_pay_working_days, p.jurisdiction)
-    lines.append(
-        _ruled(
-            Line(
-                key="final_wage_due",
-                label=_("Final wages due by"),
-                formula=_("At termination, or within the city's working days where it allows.")
-                if p.final_pay_working_days == 0
-                else _("Within %(n)s working days after the last day (city rule).")
-                % {"n": p.final_pay_working_days},
-                inputs=[
-                    (_("Last day"), inp.last_day.isoformat()),
-                    (_("City working days"), str(p.final_pay_working_days)),
-                ],
-                value=due.isoformat(),
-                note=_("Final wages are never held back for the handover."),
-                section="info",
+    line = Line(
+        key="final_wage_due",
+        label=_("Final wages due by"),
+        formula=_("At termination, or within the city's working days where it allows.")
+        if p.final_pay_working_days == 0
+        else _("Within %(n)s working days after the last day (city rule).")
+        % {"n": p.final_pay_working_days},
+        inputs=[
+            (_("Last day"), inp.last_day.isoformat()),
+            (_("City working days"), str(p.final_pay_working_days)),
+        ],
+        value=due.isoformat(),
+        note=_("Final wages are never held back for the handover."),
+        section="info",
+    )
+    return Part([_ruled(line, p, "CN.FINAL_PAY", p.city_confidence)], {})
+
+
+def _non_compete_part(inp: Inputs, p: Params) -> Part:
+    """The non-compete's monthly compensation, its total and the cost of a later release."""
+    if not (inp.non_compete and inp.non_compete_months > 0):
+        return Part([], {"non_compete_total": ZERO})
+    nc = non_compete_terms(
+        months=inp.non_compete_months,
+        avg_wage=inp.avg_wage,
+        local_min_wage=p.local_min_wage,
+        agreed_monthly=inp.agreed_non_compete_monthly,
+        rate=p.non_compete_rate,
+    )
+    agreed = inp.agreed_non_compete_monthly
+    elapsed = min(6, nc.months)
+    lines = [
+        Line(
+            key="non_compete_monthly",
+            label=_("Non-compete: monthly compensation"),
+            # xgettext:no-python-format
+            formula=_(
+                "The agreed amount, not below the local minimum wage; with none "
+                "agreed, 30 percent of the 12-month average wage, not below the local "
+                "minimum wage."
             ),
-            p,
-            "CN.FINAL_PAY",
-            p.city_confidence,
-        )
+            inputs=[
+                (_("12-month average wage W"), _fmt(_d(inp.avg_wage))),
+                (_("Agreed monthly compensation"), _fmt(agreed) if agreed is not None else "—"),
+                (
+                    _("Floor: max(%(r)s %% × W, local minimum wage)")
+                    % {"r": int(p.non_compete_rate * 100)},
+                    _fmt(nc.floor),
+                ),
+                (_("Months (at most 24)"), str(nc.months)),
+            ],
+            amount=nc.monthly,
+            note=_(
+                "The agreed amount is below 30 percent of the 12-month average wage: "
+                "it stands (only the minimum wage is a floor), but it is a dispute risk."
+            )
+            if nc.raised_to_floor
+            else "",
+            section="non_compete",
+        ),
+        Line(
+            key="non_compete_total",
+            label=_("Non-compete: total over the period"),
+            formula=_("Monthly compensation × months, paid monthly."),
+            inputs=[(_("Monthly"), _fmt(nc.monthly)), (_("Months"), str(nc.months))],
+            amount=nc.total,
+            section="non_compete",
+        ),
+        Line(
+            key="non_compete_release",
+            label=_("Non-compete: cost of releasing it after %(n)s months") % {"n": elapsed},
+            formula=_(
+                "Months already restricted × monthly + 3 extra months (a release later "
+                "costs 3 more months; deciding at exit avoids it)."
+            ),
+            inputs=[(_("Monthly"), _fmt(nc.monthly)), (_("Months elapsed"), str(elapsed))],
+            amount=non_compete_release_cost(nc.monthly, elapsed),
+            section="non_compete",
+        ),
+    ]
+    return Part(
+        [_ruled(line, p, "CN.NON_COMPETE") for line in lines], {"non_compete_total": nc.total}
     )
 
-    # Non-compete.
-    nc_total = ZERO
-    if inp.non_compete and inp.non_compete_months > 0:
-        nc = non_compete_terms(
-            months=inp.non_compete_months,
-            avg_wage=inp.avg_wage,
-            local_min_wage=p.local_min_wage,
-            agreed_monthly=inp.agreed_non_compete_monthly,
-            rate=p.non_compete_rate,
-        )
-        agreed = inp.agreed_non_compete_monthly
-        nc_inputs = [
-            (_("12-month average wage W"), _fmt(_d(inp.avg_wage))),
-            (_("Agreed monthly compensation"), _fmt(agreed) if agreed is not None else "—"),
-            (
-                _("Floor: max(%(r)s %% × W, local minimum wage)")
-                % {"r": int(p.non_compete_rate * 100)},
-                _fmt(nc.floor),
-            ),
-            (_("Months (at most 24)"), str(nc.months)),
-        ]
-        lines.append(
-            _ruled(
-                Line(
-                    key="non_compete_monthly",
-                    label=_("Non-compete: monthly compensation"),
-                    # xgettext:no-python-format
-                    formula=_(
-                        "The agreed amount, not below the local minimum wage; with none "
-                        "agreed, 30 percent of the 12-month average wage, not below the local "
-                        "minimum wage."
-                    ),
-                    inputs=nc_inputs,
-                    amount=nc.monthly,
-                    note=_(
-                        "The agreed amount is below 30 percent of the 12-month average wage: "
-                        "it stands (only the minimum wage is a floor), but it is a dispute risk."
-                    )
-                    if nc.raised_to_floor
-                    else "",
-                    section="non_compete",
-                ),
-                p,
-                "CN.NON_COMPETE",
-            )
-        )
-        lines.append(
-            _ruled(
-                Line(
-                    key="non_compete_total",
-                    label=_("Non-compete: total over the period"),
-                    formula=_("Monthly compensation × months, paid monthly."),
-                    inputs=[(_("Monthly"), _fmt(nc.monthly)), (_("Months"), str(nc.months))],
-                    amount=nc.total,
-                    section="non_compete",
-                ),
-                p,
-                "CN.NON_COMPETE",
-            )
-        )
-        lines.append(
-            _ruled(
-                Line(
-                    key="non_compete_release",
-                    label=_("Non-compete: cost of releasing it after %(n)s months")
-                    % {"n": min(6, nc.months)},
-                    formula=_(
-                        "Months already restricted × monthly + 3 extra months (a release later "
-                        "costs 3 more months; deciding at exit avoids it)."
-                    ),
-                    inputs=[
-                        (_("Monthly"), _fmt(nc.monthly)),
-                        (_("Months elapsed"), str(min(6, nc.months))),
-                    ],
-                    amount=non_compete_release_cost(nc.monthly, min(6, nc.months)),
-                    section="non_compete",
-                ),
-                p,
-                "CN.NON_COMPETE",
-            )
-        )
-        nc_total = nc.total
 
-    # What the employee owes.
+def _owed_part(inp: Inputs, p: Params) -> Part:
+    """What the employee owes, and how much of it may be deducted from the final wage."""
     owed_parts = [
         ("owed_loans", _("Loans outstanding"), _d(inp.owed_loans)),
         ("owed_advances", _("Unsettled advances and expense claims"), _d(inp.owed_advances)),
@@ -794,56 +773,77 @@ def build_statement(inp: Inputs, p: Params) -> Statement:
         local_min_wage=p.local_min_wage,
         rate=p.deduction_rate,
     )
-    if owed > 0:
-        for key, label, value in owed_parts:
-            if value:
-                lines.append(
-                    Line(
-                        key=key,
-                        label=label,
-                        formula=_("As recorded (business records from finance and IT)."),
-                        inputs=[],
-                        amount=money(value),
-                        confidence="",
-                        section="owed",
-                    )
-                )
-        lines.append(
-            _ruled(
-                Line(
-                    key="deduction",
-                    label=_("Deductible from the final month's wage"),
-                    formula=_(
-                        "The smaller of what is owed and the limit: at most %(r)s %% of the "
-                        "month's wage, and what remains must not fall below the local minimum "
-                        "wage. The rest is recovered by agreement, not from wages."
-                    )
-                    % {"r": int(p.deduction_rate * 100)},
-                    inputs=[
-                        (_("Owed in total"), _fmt(ded.owed)),
-                        (_("Month's wage"), _fmt(final_wage)),
-                        (_("Local minimum wage"), _fmt(p.local_min_wage)),
-                        (_("Limit"), _fmt(ded.limit)),
-                        (_("Still owed after the deduction"), _fmt(ded.outstanding)),
-                    ],
-                    amount=ded.deducted,
-                    section="owed",
-                ),
-                p,
-                "CN.DEDUCTION_LIMIT",
-            )
-        )
-
-    payable = severance_amount + lieu + al.extra_pay
-    totals = {
-        "severance": money(severance_amount),
-        "pay_in_lieu": money(lieu),
-        "leave_pay": al.extra_pay,
-        "payable": money(payable),
+    amounts = {
         "owed_by_employee": ded.owed,
         "deducted_from_wages": ded.deducted,
         "still_owed": ded.outstanding,
-        "non_compete_total": money(nc_total),
+    }
+    if owed <= 0:
+        return Part([], amounts)
+    lines = [
+        Line(
+            key=key,
+            label=label,
+            formula=_("As recorded (business records from finance and IT)."),
+            inputs=[],
+            amount=money(value),
+            confidence="",
+            section="owed",
+        )
+        for key, label, value in owed_parts
+        if value
+    ]
+    limit = Line(
+        key="deduction",
+        label=_("Deductible from the final month's wage"),
+        formula=_(
+            "The smaller of what is owed and the limit: at most %(r)s %% of the "
+            "month's wage, and what remains must not fall below the local minimum "
+            "wage. The rest is recovered by agreement, not from wages."
+        )
+        % {"r": int(p.deduction_rate * 100)},
+        inputs=[
+            (_("Owed in total"), _fmt(ded.owed)),
+            (_("Month's wage"), _fmt(final_wage)),
+            (_("Local minimum wage"), _fmt(p.local_min_wage)),
+            (_("Limit"), _fmt(ded.limit)),
+            (_("Still owed after the deduction"), _fmt(ded.outstanding)),
+        ],
+        amount=ded.deducted,
+        section="owed",
+    )
+    return Part([*lines, _ruled(limit, p, "CN.DEDUCTION_LIMIT")], amounts)
+
+
+# The statement, part by part, in the order its lines are shown.
+STATEMENT_PARTS = (
+    _severance_part,
+    _pay_in_lieu_part,
+    _annual_leave_part,
+    _final_wage_part,
+    _non_compete_part,
+    _owed_part,
+)
+
+
+def build_statement(inp: Inputs, p: Params) -> Statement:
+    """Every figure of the settlement, with its working. Pure: the same inputs and parameters
+    always give the same statement."""
+    lines: list[Line] = []
+    a: dict[str, Decimal] = {}
+    for part in STATEMENT_PARTS:
+        built = part(inp, p)
+        lines.extend(built.lines)
+        a.update(built.amounts)
+    totals = {
+        "severance": money(a["severance"]),
+        "pay_in_lieu": money(a["pay_in_lieu"]),
+        "leave_pay": a["leave_pay"],
+        "payable": money(a["severance"] + a["pay_in_lieu"] + a["leave_pay"]),
+        "owed_by_employee": a["owed_by_employee"],
+        "deducted_from_wages": a["deducted_from_wages"],
+        "still_owed": a["still_owed"],
+        "non_compete_total": money(a["non_compete_total"]),
     }
     return Statement(lines=lines, totals=totals)
 

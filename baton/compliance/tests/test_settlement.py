@@ -392,3 +392,54 @@ def test_non_compete_floor_always_holds(months: int, w: Decimal, agreed: Decimal
         assert t.monthly >= calc.money(w * D("0.30"))
     assert t.total == t.monthly * months
     assert len(calc.non_compete_schedule(dt.date(2025, 1, 31), months, t.monthly)) == months
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    first=dates,
+    days=st.integers(0, 12000),
+    w=wages,
+    owed=st.sampled_from([True, False]),
+    unlawful=st.booleans(),
+    lieu=st.booleans(),
+    months=st.integers(0, 24),
+    loans=st.decimals(0, 200000, places=2),
+)
+def test_totals_are_the_sum_of_their_lines(
+    first: dt.date,
+    days: int,
+    w: Decimal,
+    owed: bool,
+    unlawful: bool,
+    lieu: bool,
+    months: int,
+    loans: Decimal,
+) -> None:
+    """Each part of the statement adds its lines and its share of the totals: what is payable
+    is exactly the payable lines, the non-compete total its line, the deduction its line."""
+    st_ = calc.build_statement(
+        _inputs(
+            hire_date=first,
+            last_day=first + dt.timedelta(days=days),
+            avg_wage=w,
+            avg_wage_excl_ot=w,
+            previous_month_wage=w,
+            severance_owed=owed,
+            unlawful=unlawful,
+            pay_in_lieu=lieu,
+            non_compete=months > 0,
+            non_compete_months=months,
+            owed_loans=loans,
+        ),
+        P,
+    )
+    payable = sum((li.amount or D(0) for li in st_.lines if li.section == "payable"), start=D(0))
+    assert st_.totals["payable"] == payable
+    keys = [li.key for li in st_.lines]
+    assert len(keys) == len(set(keys))
+    assert st_.has("non_compete_total") == (months > 0)
+    if months:
+        assert st_.totals["non_compete_total"] == st_.line("non_compete_total").amount
+    assert st_.has("deduction") == (loans > 0)
+    if loans:
+        assert st_.totals["deducted_from_wages"] == st_.line("deduction").amount
