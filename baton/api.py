@@ -1,7 +1,9 @@
 """The REST API: /api/ (django-ninja). Schema at /api/openapi.json, docs at /api/docs.
 
-Authentication: the browser session (with CSRF) or `Authorization: Bearer <token>`. Errors are
-JSON `{"detail": ..., "errors": {field: [messages]}}` with 400 / 401 / 403 / 404 / 409.
+Authentication: `Authorization: Bearer <token>` (decided first, and alone when sent) or the
+browser session (with CSRF for unsafe methods). Errors are
+JSON `{"detail": ..., "errors": {field: [messages]}}` with 400 / 401 / 403 / 404 / 409, one
+`ErrorOut` schema declared for every operation (baton/core/api_errors.py).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from baton.access.api import router as access_router
 from baton.access.api_auth import BearerToken, SessionAuth
 from baton.audit.api import router as audit_router
 from baton.compliance.api import router as compliance_router
+from baton.core.api_crud import MAX_OFFSET
+from baton.core.api_errors import ObjectParser, document_errors
 from baton.core.errors import ActionError
 from baton.handover.api import router as handover_router
 from baton.imports.api import router as imports_router
@@ -27,15 +31,25 @@ from baton.notify.api import router as notify_router
 from baton.org.api import router as org_router
 from baton.org.api_duplicates import router as org_duplicates_router
 
-api = NinjaAPI(
+
+class BatonAPI(NinjaAPI):
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        # Every operation's error answers, declared in one place (baton/core/api_errors.py).
+        schema = super().get_openapi_schema(*args, **kwargs)
+        return document_errors(schema, max_offset=MAX_OFFSET)
+
+
+api = BatonAPI(
     title="Baton API",
     version="1",
     description=(
         "Exit management: organisation, people, access, audit, handover, notifications, "
         "integrations."
     ),
-    auth=[SessionAuth(), BearerToken()],
+    # The token first: a request carrying one is never judged by the session's CSRF check.
+    auth=[BearerToken(), SessionAuth()],
     urls_namespace="api",
+    parser=ObjectParser(),
 )
 api.add_router("/org", org_router)
 api.add_router("/org", org_duplicates_router)

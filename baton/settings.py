@@ -185,6 +185,8 @@ BATON_MAX_UPLOAD_BYTES = int(os.environ.get("BATON_MAX_UPLOAD_BYTES", str(50 * 1
 # Imports: the largest file (2 GB less a byte) and row (1 MiB) accepted.
 BATON_IMPORT_MAX_BYTES = int(os.environ.get("BATON_IMPORT_MAX_BYTES", str(2 * 1024**3 - 1)))
 BATON_IMPORT_MAX_ROW_BYTES = int(os.environ.get("BATON_IMPORT_MAX_ROW_BYTES", str(1024 * 1024)))
+# …and the most rows below a file's header (an XLSX worksheet holds at most 1,048,576 anyway).
+BATON_IMPORT_MAX_ROWS = int(os.environ.get("BATON_IMPORT_MAX_ROWS", "10000000"))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Storage for documents: the filesystem under BATON_DATA_DIR by default; an S3-compatible

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import secrets
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -239,26 +240,66 @@ def end_token(token: ApiToken, *, acting_user: Any) -> ApiToken:
 # ---------------------------------------------------------------- sign-in
 
 
-def login_throttled(username: str, client_ip: str | None) -> bool:
-    since = timezone.now() - dt.timedelta(seconds=settings.BATON_LOGIN_WINDOW_SECONDS)
-    recent = LoginFailure.objects.filter(at__gte=since)
-    limit = settings.BATON_LOGIN_MAX_FAILURES
-    if recent.filter(username__iexact=username).count() >= limit:
-        return True
-    # Per IP the limit is wider: an office behind one NAT shares an address.
-    return bool(client_ip) and recent.filter(client_ip=client_ip).count() >= limit * 4
+# Sign-in throttling slows guessing down without ever locking an account: delays grow per
+# (client IP, username) pair and per client IP, never per username alone — so a stranger's
+# wrong passwords elsewhere never refuse the owner's right one from their own address.
+# Per IP the allowance is wider and the delay shorter: an office behind one NAT shares it.
+IP_FAILURE_FACTOR = 4
+IP_MAX_DELAY_SECONDS = 60
+
+
+def _delay(failures: int, free: int, cap: int) -> int:
+    """Seconds to wait after the last failure: none for the first `free` failures, then 1, 2,
+    4, … up to `cap`."""
+    if failures < free:
+        return 0
+    return int(min(cap, 2 ** min(failures - free, 20)))
+
+
+def _wait(failures: Any, free: int, cap: int, now: dt.datetime) -> int:
+    agg = failures.aggregate(n=Count("id"), last=Max("at"))
+    if not agg["n"]:
+        return 0
+    ready = agg["last"] + dt.timedelta(seconds=_delay(agg["n"], free, cap))
+    return max(0, math.ceil((ready - now).total_seconds()))
+
+
+def login_wait_seconds(username: str, client_ip: str | None) -> int:
+    """How long this (username, client IP) must wait before its next attempt is considered (0:
+    check the password now). Only failures within the window count; throttled attempts do not
+    (hammering cannot push the wait further out)."""
+    now = timezone.now()
+    window = settings.BATON_LOGIN_WINDOW_SECONDS
+    free = settings.BATON_LOGIN_MAX_FAILURES
+    recent = LoginFailure.objects.filter(at__gte=now - dt.timedelta(seconds=window))
+    if not client_ip:
+        # No address to key on (should not happen behind a sane proxy): per username, mildly.
+        return _wait(recent.filter(username__iexact=username), free, IP_MAX_DELAY_SECONDS, now)
+    pair = recent.filter(username__iexact=username, client_ip=client_ip)
+    by_ip = recent.filter(client_ip=client_ip)
+    return max(
+        _wait(pair, free, window, now),
+        _wait(by_ip, free * IP_FAILURE_FACTOR, IP_MAX_DELAY_SECONDS, now),
+    )
+
+
+def count_login_attempt(username: str, client_ip: str | None) -> None:
+    """Count an attempt as a failure *before* its password is checked (committed at once):
+    parallel guesses then see each other, and a successful sign-in takes it back."""
+    LoginFailure.objects.create(username=username[:150], client_ip=client_ip, at=timezone.now())
 
 
 @transaction.atomic
-def record_login_failure(username: str, client_ip: str | None, *, throttled: bool) -> None:
-    LoginFailure.objects.create(username=username[:150], client_ip=client_ip, at=timezone.now())
+def record_login_failure(username: str, *, throttled: bool, wait_seconds: int = 0) -> None:
+    """Audit a wrong password or a throttled attempt (password not checked) against the named
+    user, if any. Throttled attempts are not counted: hammering cannot push the wait out."""
     user = User.objects.filter(username__iexact=username).first()
     if user is not None:
         trail.record(
             E.LOGIN_THROTTLED if throttled else E.LOGIN_FAILED,
             actor=None,
             subject=user,
-            extra={"username": username},
+            extra={"username": username, **({"wait": wait_seconds} if throttled else {})},
         )
 
 
@@ -267,8 +308,9 @@ def record_login(user: User, client_ip: str | None) -> None:
     user = User.objects.select_for_update().get(pk=user.pk)
     user.last_login = timezone.now()
     user.save(update_fields=["last_login"])
-    # A successful sign-in clears the failures counted against this username.
-    LoginFailure.objects.filter(Q(username__iexact=user.username)).delete()
+    # A successful sign-in clears the failures of this username from this address only: the
+    # owner signing in elsewhere must not reset the delays of someone guessing from another.
+    LoginFailure.objects.filter(username__iexact=user.username, client_ip=client_ip).delete()
     trail.record(E.LOGIN_SUCCEEDED, actor=user, subject=user)
 
 
@@ -278,6 +320,45 @@ def record_logout(user: User) -> None:
 
 
 # ---------------------------------------------------------------- inbound API calls
+
+
+@transaction.atomic
+def record_api_refusal(
+    reason: str,
+    *,
+    token: ApiToken | None,
+    user: User | None,
+    method: str,
+    path: str,
+    status: int,
+) -> None:
+    """One audit entry per API request refused before a valid credential stood behind it.
+    Only ids, the reason and what was called: never the presented token or the body."""
+    from baton.org.models import Group
+
+    subject: Any = token or user or Group.objects.first()
+    if subject is None:
+        return  # an empty installation has nothing to file it under
+    system = token.system if token is not None else None
+    trail.record_many(
+        [
+            trail.Change(
+                E.API_REFUSED,
+                subject,
+                extra={
+                    "reason": reason,
+                    **({"token": token.pk, "user": token.user_id} if token is not None else {}),
+                    **({"user": user.pk} if user is not None else {}),
+                    "method": method,
+                    "path": path[:500],
+                    "status": status,
+                },
+                business_unit_id=system.business_unit_id if system is not None else None,
+            )
+        ],
+        # A session that failed CSRF is still its user's; a refused token acts for no one.
+        actor=user,
+    )
 
 
 @transaction.atomic

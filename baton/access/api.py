@@ -60,6 +60,8 @@ class PreferencesIn(Schema):
 
 @router.patch("/me", response=MeOut, operation_id="update_me", tags=["access"])
 def update_me(request: AuthedRequest, payload: PreferencesIn) -> dict[str, Any]:
+    """Change the caller's own language and time zone (a token needs `account:write`)."""
+    authz.require_token_scope(request, TokenScope.ACCOUNT_WRITE)
     actions.update_preferences(
         request.user,
         payload.model_dump(exclude_unset=True),
@@ -187,6 +189,13 @@ def create_token(request: AuthedRequest, payload: TokenIn) -> Any:
     "/tokens/{int:token_id}", response={204: None}, operation_id="revoke_token", tags=["access"]
 )
 def revoke_token(request: AuthedRequest, token_id: int) -> Any:
+    """Revoke one of the caller's tokens (or, for a user manager, anyone's). A token may revoke
+    itself (rotation) but no other token: that is for a signed-in user."""
+    caller = getattr(request, "api_token", None)
+    if caller is not None and caller.pk != token_id:
+        raise PermissionDenied(
+            _("A token can revoke only itself; other tokens are revoked by a signed-in user.")
+        )
     token = ApiToken.objects.filter(pk=token_id, user_id=request.user.id).first()
     if token is None:
         token = authz.get_for(request.user, Perm.USERS_MANAGE, ApiToken, pk=token_id)

@@ -12,6 +12,7 @@ narrows its owner's permissions to the token's scopes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -99,6 +100,9 @@ TOKEN_SCOPE_PERMS: dict[str, frozenset[Perm]] = {
     TokenScope.NOTIFY_WRITE: frozenset({P.INBOX, P.NOTIFY_MANAGE}),
     TokenScope.INTEGRATIONS: frozenset({P.INTEGRATIONS_MANAGE}),
     TokenScope.BUSINESS_PUSH: frozenset({P.CASE_VIEW, P.BUSINESS_PUSH}),
+    # The owner's own preferences are not a permission over anyone's data: checked by
+    # `require_token_scope` where they are changed.
+    TokenScope.ACCOUNT_WRITE: frozenset(),
 }
 
 # Which permission lets a user *see* objects of a model; `get_for` answers 404 outside it.
@@ -224,6 +228,16 @@ def token_allows(user: Any, perm: Perm) -> bool:
     return scopes is None or any(perm in TOKEN_SCOPE_PERMS.get(s, frozenset()) for s in scopes)
 
 
+def require_token_scope(request: Any, scope: str) -> None:
+    """403 unless the request's API token (if it came with one) holds `scope`. For changes that
+    act as the owner without a permission a token's scopes would narrow."""
+    token = getattr(request, "api_token", None)
+    if token is not None and scope not in token.scopes:
+        raise PermissionDenied(
+            _("This API token lacks the scope %(scope)s for this request.") % {"scope": scope}
+        )
+
+
 def has_perm(user: Any, perm: Perm) -> bool:
     """Whether the user holds `perm` anywhere (for showing a menu entry or a button)."""
     return access_for(user).has(perm)
@@ -308,10 +322,8 @@ QUEUE_PERMS = (
 )
 
 
-def case_q(user: Any, perm: Perm, prefix: str = "") -> Q:
-    """Exit cases on which the user holds `perm`. A confidential pre-resignation handover is
-    seen only by those who may approve the leaver's exit, and never by the leaver, until HR
-    reveals it."""
+def _approve_q(user: Any, prefix: str) -> Q:
+    """Cases (reached through `prefix`) whose leaver's exit the user may approve."""
     emp = f"{prefix}employee__"
     approve = scope_q(user, P.CASE_APPROVE, emp)
     acc = access_for(user)
@@ -319,31 +331,48 @@ def case_q(user: Any, perm: Perm, prefix: str = "") -> Q:
         # A direct manager sees and approves their reports' exits, whatever their role (and
         # only where a token, if any, allows handover reads).
         approve |= Q(**{f"{emp}manager_id": acc.employee_id})
+    return approve
+
+
+def hidden_case_q(prefix: str = "") -> Q:
+    """Confidential pre-resignation handovers (预离职交接) not yet revealed."""
+    return Q(**{f"{prefix}confidential": True, f"{prefix}revealed_at__isnull": True})
+
+
+def disclosed_q(user: Any, prefix: str = "") -> Q:
+    """Cases (reached through `prefix`) whose existence the user may know of. A confidential
+    pre-resignation handover hides every trace of itself — the case, its tasks, counts,
+    reminders, events, audit entries — from everyone who may not approve the leaver's exit,
+    and from the leaver, until HR reveals it. Every read of a case or of something hanging
+    off a case goes through this one rule (`case_q`, the task participants' path in
+    `visible_to`, the audit trail, the knowledge map, the reminder planner)."""
+    return (
+        Q(**{f"{prefix}confidential": False})
+        | Q(**{f"{prefix}revealed_at__isnull": False})
+        | _approve_q(user, prefix)
+    ) & ~_hidden_from_leaver(user, prefix)
+
+
+def case_q(user: Any, perm: Perm, prefix: str = "") -> Q:
+    """Exit cases on which the user holds `perm`. A confidential pre-resignation handover is
+    seen only by those who may approve the leaver's exit, and never by the leaver, until HR
+    reveals it (`disclosed_q`)."""
+    emp = f"{prefix}employee__"
+    approve = _approve_q(user, prefix)
     if perm == P.CASE_APPROVE:
         base = approve
     elif perm == P.CASE_VIEW:
         base = scope_q(user, perm, emp) | approve
     else:
         base = scope_q(user, perm, emp)
-    q = base & (
-        Q(**{f"{prefix}confidential": False})
-        | Q(**{f"{prefix}revealed_at__isnull": False})
-        | approve
-    )
-    return q & ~_hidden_from_leaver(user, prefix)
+    return base & disclosed_q(user, prefix)
 
 
 def _hidden_from_leaver(user: Any, prefix: str) -> Q:
     me = access_for(user).employee_id
     if not me:
         return Q(pk__in=[])
-    return Q(
-        **{
-            f"{prefix}employee_id": me,
-            f"{prefix}confidential": True,
-            f"{prefix}revealed_at__isnull": True,
-        }
-    )
+    return Q(**{f"{prefix}employee_id": me}) & hidden_case_q(prefix)
 
 
 def task_role_q(user: Any, role: str, prefix: str = "") -> Q:
@@ -410,18 +439,69 @@ def _notify_q(user: Any, perm: Perm, label: str) -> Q:
 
 
 def _knowledge_q(user: Any) -> Q:
-    """The position knowledge map: everything for HR and checklist managers; for anyone else
-    their own position's map and, for a department head or manager, the positions of the
-    people whose exits they approve."""
-    from baton.org.models import Employee
+    """The position knowledge map. An entry is read by the holders of its position (the next
+    holder and new hires: the map is for them, across the group), and otherwise only within
+    the reader's scope over the leaver who contributed it — like the document it came from:
+    HR and checklist managers of the contributor's unit, those who may approve the
+    contributor's exit (department head, manager). Never by another business unit's HR, and
+    nothing from a hidden pre-resignation handover reaches anyone it is hidden from."""
+    acc = access_for(user)
+    who = "contributed_by__"
+    q = (
+        scope_q(user, P.TEMPLATE_MANAGE, who)
+        | scope_q(user, P.CASE_MANAGE, who)
+        | scope_q(user, P.CASE_APPROVE, who)
+    )
+    if acc.employee_id:
+        from baton.org.models import Employee
 
-    if has_perm(user, P.TEMPLATE_MANAGE) or has_perm(user, P.CASE_MANAGE):
-        return Q(pk__isnull=False)
-    people = Employee.objects.filter(scope_q(user, P.CASE_APPROVE, ""))
-    me = access_for(user).employee_id
-    if me:
-        people = people | Employee.objects.filter(Q(pk=me) | Q(manager_id=me))
-    return Q(position_id__in=people.values("position_id"))
+        q |= Q(**{f"{who}manager_id": acc.employee_id})
+        q |= Q(position_id__in=Employee.objects.filter(pk=acc.employee_id).values("position_id"))
+    return q & (Q(source_task__isnull=True) | disclosed_q(user, "source_task__case__"))
+
+
+@functools.cache
+def _case_linked_models() -> dict[str, tuple[str, ...]]:
+    """Model label → its paths to an exit case, for every model that hangs off a case,
+    directly or through a handover task — the subjects of the audit entries a case writes."""
+    from django.apps import apps
+
+    found: dict[str, tuple[str, ...]] = {}
+    for model in apps.get_models():
+        label = model._meta.label_lower
+        for f in model._meta.concrete_fields:
+            target = f.related_model._meta.label_lower if f.is_relation and f.related_model else ""
+            if target == "handover.exitcase":
+                found[label] = (*found.get(label, ()), f"{f.name}__")
+            elif target == "handover.handovertask":
+                found[label] = (*found.get(label, ()), f"{f.name}__case__")
+    return found
+
+
+def _concealed_audit_q(user: Any) -> Q:
+    """Audit entries about a hidden pre-resignation handover the user may not know of: the
+    case's own entries and those of everything hanging off it (tasks, documents, …)."""
+    from django.apps import apps
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+
+    from baton.handover.models import ExitCase
+
+    hidden = ExitCase.objects.filter(hidden_case_q())
+    concealed = hidden.exclude(pk__in=hidden.filter(disclosed_q(user)).values("pk")).values("pk")
+
+    def ids(qs: QuerySet[Any]) -> QuerySet[Any]:
+        # subject_id is text: compare with the rows' keys as text.
+        return qs.order_by().annotate(s=Cast("pk", CharField())).values("s")
+
+    q = Q(subject_type="handover.exitcase", subject_id__in=ids(hidden.filter(pk__in=concealed)))
+    for label, paths in _case_linked_models().items():
+        linked = Q(pk__in=[])
+        for path in paths:
+            linked |= Q(**{f"{path}in": concealed})
+        rows = apps.get_model(label)._default_manager.filter(linked)
+        q |= Q(subject_type=label, subject_id__in=ids(rows))
+    return q
 
 
 def visible_to[M: models.Model](user: Any, perm: Perm, queryset: QuerySet[M]) -> QuerySet[M]:
@@ -433,9 +513,9 @@ def visible_to[M: models.Model](user: Any, perm: Perm, queryset: QuerySet[M]) ->
     if label in CASE_PATH:
         q = case_q(user, perm, CASE_PATH[label])
         if label in TASK_PATH and perm == P.CASE_VIEW and token_allows(user, P.CASE_VIEW):
-            q |= participant_q(user, TASK_PATH[label]) & ~_hidden_from_leaver(
-                user, CASE_PATH[label]
-            )
+            # Taking part in a task (a queue, a named owner or receiver) never reveals a
+            # hidden case: the same rule as the case itself.
+            q |= participant_q(user, TASK_PATH[label]) & disclosed_q(user, CASE_PATH[label])
         return queryset.filter(q)
     if label.startswith("notify."):
         return queryset.filter(_notify_q(user, perm, label))
@@ -444,12 +524,15 @@ def visible_to[M: models.Model](user: Any, perm: Perm, queryset: QuerySet[M]) ->
     scope = acc.scopes.get(perm)
     if scope is None or scope.empty:
         return queryset.none()
+    if label == "audit.auditentry":
+        # The trail is scoped by where its entries belong, and never shows a hidden
+        # pre-resignation handover to someone who may not know of it (an auditor, say).
+        entries = queryset if scope.everything else queryset.filter(_audit_q(scope))
+        return entries.exclude(_concealed_audit_q(user))
     if scope.everything:
         return queryset
     if label in EMPLOYEE_PATH:
         return queryset.filter(_employee_q(scope, EMPLOYEE_PATH[label]))
-    if label == "audit.auditentry":
-        return queryset.filter(_audit_q(scope))
     if perm in (P.ORG_VIEW, P.ORG_MANAGE, P.TEMPLATE_VIEW, P.TEMPLATE_MANAGE):
         # The structure itself (units, departments, positions) and the checklist templates
         # are not personal data: anyone who may see them at all sees all of them.

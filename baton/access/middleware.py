@@ -1,6 +1,7 @@
 """Every API call made with a token is audited: which token (and connected system), what was
 called and how it was answered. Calls from the signed-in UI are not — their changes are
-audited by the actions they run."""
+audited by the actions they run. A refusal with no valid token behind it (a bad, expired or
+revoked token; a session failing the CSRF check) is audited once as a refused API request."""
 
 from __future__ import annotations
 
@@ -23,6 +24,15 @@ class ApiCallAuditMiddleware:
                 token,
                 method=request.method or "",
                 path=request.get_full_path(),
+                status=response.status_code,
+            )
+        elif (refusal := getattr(request, "api_refusal", None)) is not None:
+            actions.record_api_refusal(
+                refusal.reason,
+                token=refusal.token,
+                user=refusal.user,
+                method=request.method or "",
+                path=request.path,
                 status=response.status_code,
             )
         return response

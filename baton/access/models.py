@@ -121,6 +121,21 @@ class TokenScope(models.TextChoices):
     NOTIFY_WRITE = "notify:write", _("Manage notification channels and reminder rules")
     INTEGRATIONS = "integrations", _("Manage webhook subscriptions and connected systems")
     BUSINESS_PUSH = "business:push", _("Push a leaver's business records onto exit cases")
+    ACCOUNT_WRITE = "account:write", _("Change the owner's own preferences (language, time zone)")
+
+
+# The scopes that allow a change. A token holding none of them is refused every unsafe request
+# before the endpoint runs (listed rather than derived, so a new scope is read-only until added).
+WRITE_SCOPES = frozenset(
+    {
+        TokenScope.ORG_WRITE,
+        TokenScope.HANDOVER_WRITE,
+        TokenScope.NOTIFY_WRITE,
+        TokenScope.INTEGRATIONS,
+        TokenScope.BUSINESS_PUSH,
+        TokenScope.ACCOUNT_WRITE,
+    }
+)
 
 
 def hash_token(raw: str) -> str:

@@ -34,16 +34,24 @@ class LoginForm(forms.Form):
 def login_view(request: AuthedRequest) -> HttpResponse:
     form = LoginForm(request.POST or None)
     next_url = request.POST.get("next") or request.GET.get("next") or ""
+    wait = 0
     if request.method == "POST" and form.is_valid():
         username = form.cleaned_data["username"]
         ip = current_context().client_ip
-        if actions.login_throttled(username, ip):
-            actions.record_login_failure(username, ip, throttled=True)
-            form.add_error(None, _("Too many failed attempts. Wait 15 minutes and try again."))
+        wait = actions.login_wait_seconds(username, ip)
+        if wait:
+            # Answered without checking the password: a guess sent early is not a guess.
+            actions.record_login_failure(username, throttled=True, wait_seconds=wait)
+            form.add_error(
+                None,
+                _("Too many failed attempts. Wait %(seconds)d s and try again.")
+                % {"seconds": wait},
+            )
         else:
+            actions.count_login_attempt(username, ip)
             user = authenticate(request, username=username, password=form.cleaned_data["password"])
             if user is None:
-                actions.record_login_failure(username, ip, throttled=False)
+                actions.record_login_failure(username, throttled=False)
                 form.add_error(None, _("Wrong username or password."))
             else:
                 login(request, user)
@@ -51,7 +59,12 @@ def login_view(request: AuthedRequest) -> HttpResponse:
                 if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
                     next_url = ""
                 return redirect(next_url or "home")
-    return render(request, "access/login.html", {"form": form, "next": next_url})
+    response = render(
+        request, "access/login.html", {"form": form, "next": next_url}, status=429 if wait else 200
+    )
+    if wait:
+        response["Retry-After"] = str(wait)
+    return response
 
 
 @require_POST

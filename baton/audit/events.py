@@ -124,8 +124,10 @@ class AuditEvent(models.IntegerChoices):
     CUSTOMER_WRITE_BACK_FAILED = 642, _("Customer reassignment write-back failed")
     CUSTOMER_LETTERS_SENT = 643, _("Customer notification letters sent")
     API_CALLED = 650, _("API called with a token")
+    API_REFUSED = 651, _("API request refused: invalid token or failed CSRF check")
 
     RULE_PARAMETER_SAVED = 701, _("Rule parameter saved")
+    RULE_PACK_LOADED = 702, _("Shipped rule or city figures installed")
     TERMINATION_RECORDED = 710, _("Termination terms recorded")
     PROTECTION_FLAG_SET = 711, _("Protected status recorded")
     EARLY_RELEASE_AGREED = 712, _("Early release agreed")

@@ -262,73 +262,81 @@ def _rows(batch: int) -> Iterator[tuple[Any, ...]]:
         after = chunk[-1][0]
 
 
-def verify(batch: int = 20000, progress: Any = None) -> VerifyResult:
-    """Walk the whole chain; report the first entry that does not hold."""
+def _entry_problem(row: tuple[Any, ...], expected_id: int, expected_prev: str) -> str:
+    """Why one stored entry does not hold where it stands in the chain ("" if it does)."""
+    eid, payload, payload_hash, prev_hash, entry_hash, scrubbed_at = (
+        row[0],
+        *row[12:17],
+    )
+    if eid != expected_id:
+        return "missing entries before it" if eid > expected_id else "out of order"
+    if prev_hash != expected_prev:
+        return "does not follow the previous entry"
+    scrubbed = scrubbed_at is not None and payload == SCRUBBED_PAYLOAD
+    if not scrubbed and hashlib.sha256(payload.encode()).hexdigest() != payload_hash:
+        return "content changed"
+    # id, time, event, actor, on-behalf-of, token, subject type/id, unit, department, request
+    # id and client IP are row[0:12], in chain_hash's order.
+    hashed: tuple[Any, ...] = (*row[:12], payload_hash, prev_hash)
+    if chain_hash(*hashed) != entry_hash:
+        return "entry fields changed"
+    return ""
+
+
+def _end_problem(
+    checked: int, start: tuple[int, str], hash_at_start: str
+) -> tuple[int, str] | None:
+    """Whether the walk's end agrees with the chain head read before it and after it."""
+    start_id, start_hash = start
+    if checked < start_id:
+        return checked + 1, "entries missing at the end of the trail"
+    end_id = AuditHead.objects.filter(pk=1).values_list("last_id", flat=True).first()
+    if end_id is None and checked:
+        # Every write keeps the head: without it a truncated tail would go unnoticed.
+        return checked, "the chain head is missing"
+    if end_id is not None and end_id < checked:
+        return end_id + 1, "entries after the end of the trail"
+    if hash_at_start != start_hash:
+        return start_id, "does not match the chain head"
+    return None
+
+
+def verify(batch: int = 20000, progress: Any = None, progress_every: int = 100000) -> VerifyResult:
+    """Walk the whole chain; report the first entry that does not hold.
+
+    Writers may append while we walk (the walk takes several queries), so the end is checked
+    against the head twice: the head read before the walk names an entry that must be there with
+    that hash, and the head read after it must cover every entry we saw."""
+    head = AuditHead.objects.filter(pk=1).values_list("last_id", "last_hash").first()
+    start = head or (0, GENESIS_HASH)
+    hash_at_start = GENESIS_HASH
+    # A scrubbed payload is not hashed, so each one must be named by a (hashed) scrub record:
+    # otherwise blanking an entry's details would pass for a scrub.
+    scrubbed: list[int] = []
+    scrub_recorded: set[int] = set()
     expected_prev = GENESIS_HASH
-    expected_id = 1
     checked = 0
-    _sha = hashlib.sha256
     for row in _rows(batch):
-        (
-            eid,
-            created_at,
-            event_type,
-            actor_id,
-            behalf_id,
-            token_id,
-            subject_type,
-            subject_id,
-            bu,
-            dept,
-            request_id,
-            client_ip,
-            payload,
-            payload_hash,
-            prev_hash,
-            entry_hash,
-            scrubbed_at,
-        ) = row
-        if eid != expected_id:
-            reason = "missing entries before it" if eid > expected_id else "out of order"
-            return VerifyResult(checked, False, eid, reason)
-        if prev_hash != expected_prev:
-            return VerifyResult(checked, False, eid, "does not follow the previous entry")
-        unscrubbed = scrubbed_at is None or payload != SCRUBBED_PAYLOAD
-        if unscrubbed and _sha(payload.encode()).hexdigest() != payload_hash:
-            return VerifyResult(checked, False, eid, "content changed")
-        if (
-            chain_hash(
-                eid,
-                created_at,
-                event_type,
-                actor_id,
-                behalf_id,
-                token_id,
-                subject_type,
-                subject_id,
-                bu,
-                dept,
-                request_id,
-                client_ip,
-                payload_hash,
-                prev_hash,
-            )
-            != entry_hash
-        ):
-            return VerifyResult(checked, False, eid, "entry fields changed")
+        eid, event_type, payload, entry_hash = row[0], row[2], row[12], row[15]
+        problem = _entry_problem(row, checked + 1, expected_prev)
+        if problem:
+            return VerifyResult(checked, False, eid, problem)
+        if row[16] is not None and payload == SCRUBBED_PAYLOAD:
+            scrubbed.append(eid)
+        elif event_type == AuditEvent.AUDIT_SCRUBBED:
+            scrub_recorded.update(json.loads(payload).get("extra", {}).get("entries", []))
         expected_prev = entry_hash
-        expected_id += 1
         checked += 1
-        if progress is not None and checked % 100000 == 0:
+        if eid == start[0]:
+            hash_at_start = entry_hash
+        if progress is not None and checked % progress_every == 0:
             progress(checked)
-    head = AuditHead.objects.filter(pk=1).first()
-    if head is not None and (head.last_id != checked or head.last_hash != expected_prev):
-        return VerifyResult(
-            checked,
-            False,
-            head.last_id if head.last_id > checked else checked,
-            "entries missing at the end of the trail",
-        )
+    unrecorded = [eid for eid in scrubbed if eid not in scrub_recorded]
+    if unrecorded:
+        return VerifyResult(checked, False, unrecorded[0], "scrubbed without a recorded scrub")
+    end = _end_problem(checked, start, hash_at_start)
+    if end is not None:
+        return VerifyResult(checked, False, *end)
     return VerifyResult(checked, True)
 
 
@@ -336,7 +344,12 @@ def verify(batch: int = 20000, progress: Any = None) -> VerifyResult:
 def scrub(entry_ids: Iterable[int], *, actor: Any, reason: str) -> int:
     """Remove personal data from entries' payloads, keeping the chain verifiable."""
     ids = list(entry_ids)
-    entries = list(AuditEntry.objects.select_for_update().filter(id__in=ids, scrubbed_at=None))
+    # Scrub records are kept: verify checks every scrubbed entry against the ids they name.
+    entries = list(
+        AuditEntry.objects.select_for_update()
+        .filter(id__in=ids, scrubbed_at=None)
+        .exclude(event_type=AuditEvent.AUDIT_SCRUBBED)
+    )
     now = timezone.now()
     for e in entries:
         e.payload = SCRUBBED_PAYLOAD

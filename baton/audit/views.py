@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from baton.access import authz
@@ -33,5 +33,8 @@ def entries(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def export(request: HttpRequest, fmt: str) -> HttpResponse | StreamingHttpResponse:
+    if fmt not in ("csv", "xlsx"):
+        # Otherwise "export.pdf" would be a CSV under another name, audited as a "pdf" export.
+        raise Http404
     qs = export_trail(request.GET, fmt, acting_user=request.user)
     return export_response(qs, fmt)

@@ -62,7 +62,7 @@ def questions_out(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-class VersionOut(Schema):
+class BankVersionOut(Schema):
     id: int
     number: int
     note: str
@@ -82,7 +82,7 @@ class BankOut(Schema):
     builtin: bool
     is_active: bool
     draft: list[dict[str, Any]]
-    versions: list[VersionOut]
+    versions: list[BankVersionOut]
 
     @staticmethod
     def resolve_name(obj: QuestionBank) -> str:
@@ -119,7 +119,7 @@ class DraftIn(Schema):
     is_active: bool | None = None
 
 
-class PublishIn(Schema):
+class BankPublishIn(Schema):
     note: str = Field(default="", max_length=500)
 
 
@@ -194,7 +194,7 @@ class AnswersIn(Schema):
     anonymous_for_analytics: bool = False
 
 
-class CompleteIn(Schema):
+class InterviewCompleteIn(Schema):
     answers: dict[str, Any] | None = None
     primary_reason: ExitReason | None = None
     secondary_reason: ExitReason | None = None
@@ -358,10 +358,10 @@ def save_interview_bank_draft(request: AuthedRequest, bank_id: int, payload: Dra
 
 @router.post(
     "/interview-banks/{int:bank_id}/publish",
-    response={201: VersionOut},
+    response={201: BankVersionOut},
     operation_id="publish_interview_bank",
 )
-def publish_interview_bank(request: AuthedRequest, bank_id: int, payload: PublishIn) -> Any:
+def publish_interview_bank(request: AuthedRequest, bank_id: int, payload: BankPublishIn) -> Any:
     """Freeze the draft as the next version; interviews started from now on use it."""
     user = _writer(request)
     bank = _bank(user, bank_id)
@@ -453,7 +453,9 @@ def answer_own_interview(request: AuthedRequest, interview_id: int, payload: Ans
     response=InterviewOut,
     operation_id="complete_interview",
 )
-def complete_interview(request: AuthedRequest, interview_id: int, payload: CompleteIn) -> Any:
+def complete_interview(
+    request: AuthedRequest, interview_id: int, payload: InterviewCompleteIn
+) -> Any:
     """HR records the answers (when HR conducted it), the reasons and HR's judgement and
     completes the interview; on a completed one this corrects the reasons and judgement."""
     user = _writer(request)

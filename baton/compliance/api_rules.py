@@ -30,15 +30,11 @@ from baton.compliance import actions_terms as actions
 from baton.compliance import rules
 from baton.compliance import terminations as T
 from baton.compliance.models.rules import CityParameter, TerminationTerms
+from baton.core.api_errors import ErrorOut
 from baton.core.http import AuthedRequest
 from baton.handover.models import ExitCase
 
 router = Router(tags=["rules"])
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]]
 
 
 class StepOut(Schema):

@@ -9,10 +9,12 @@ from typing import Any
 
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from baton.access import authz
 from baton.access.authz import Perm
+from baton.core.errors import InvalidInput
 
 
 class Page(Schema):
@@ -22,11 +24,18 @@ class Page(Schema):
 
 
 MAX_LIMIT = 500
+# Far past any real list, well inside the databases' 64-bit OFFSET (a larger one was a 500).
+MAX_OFFSET = 1_000_000_000
 
 
 def paginate(qs: QuerySet[Any], limit: int, offset: int) -> tuple[int, list[Any]]:
+    """One page of `qs`. Every list endpoint pages here: a `limit` outside 1-500 is brought
+    inside; an `offset` outside 0-MAX_OFFSET is refused (the schema says so, see api_errors)."""
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput.field(
+            "offset", _("Give a number from 0 to %(max)d.") % {"max": MAX_OFFSET}
+        )
     limit = max(1, min(limit, MAX_LIMIT))
-    offset = max(0, offset)
     return qs.count(), list(qs[offset : offset + limit])
 
 

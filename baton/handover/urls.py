@@ -11,5 +11,7 @@ urlpatterns = [
 ]
 # The public confirmation page (no account) lives outside the app's login-only URLs.
 public_urlpatterns = [
-    path("confirm/<str:token>/", views_tasks.confirm, name="confirm"),
+    path("confirm/", views_tasks.confirm, name="confirm"),
+    # Links sent before the token moved into the URL fragment.
+    path("confirm/<str:token>/", views_tasks.confirm_legacy, name="confirm_legacy"),
 ]

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import path, reverse
+from django.urls import path
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
@@ -226,7 +226,7 @@ def task_op(request: AuthedRequest, pk: int, op: str) -> HttpResponse:
         _conf, raw = result
         request.session[NEW_LINK_SESSION_KEY] = {
             "task": task.pk,
-            "url": request.build_absolute_uri(reverse("public:confirm", args=[raw])),
+            "url": request.build_absolute_uri(actions.confirmation_link(raw)),
         }
     messages.success(request, message)
     return redirect("handover:task", pk)
@@ -295,15 +295,36 @@ def _confirm_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """The page an outside party opens from a confirmation link (no account). One answer;
-    expired, used or unknown links explain themselves (410 / 404)."""
+def confirm(request: HttpRequest) -> HttpResponse:
+    """The page an outside party opens from a confirmation link (no account). The link carries
+    its one-time token after "#", which never reaches the server; this page posts it in a form
+    body (a small script; without one, the recipient pastes it), so the secret is in no URL a
+    server or proxy logs. One answer; expired, used or unknown links explain themselves (410 /
+    404)."""
+    if request.method == "GET":
+        return render(request, "handover/confirm_open.html")
+    return _confirm_with(request, request.POST.get("token", "").strip())
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm_legacy(request: HttpRequest, token: str) -> HttpResponse:
+    """Links sent before the token moved into the fragment (`/confirm/<token>/`, still in
+    mailboxes) keep working: GET sends the browser on to the fragment form without looking the
+    token up, and a page opened from such a link before the upgrade can still post its answer."""
+    if request.method == "GET":
+        return redirect(actions.confirmation_link(token))
+    return _confirm_with(request, token)
+
+
+def _confirm_with(request: HttpRequest, token: str) -> HttpResponse:
     try:
         conf = actions.find_confirmation(token)
     except (InvalidInput, Conflict) as exc:
         return _confirm_error(request, exc)
-    form = forms.AnswerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    answering = "answer" in request.POST
+    form = forms.AnswerForm(request.POST if answering else None)
+    if answering and form.is_valid():
         try:
             conf = actions.answer_confirmation(
                 token,
@@ -320,8 +341,14 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "handover/confirm.html",
-        {"conf": conf, "company": conf.task.case.legal_entity.name, "form": form},
-        status=400 if request.method == "POST" else 200,
+        {
+            "conf": conf,
+            "company": conf.task.case.legal_entity.name,
+            "form": form,
+            # Posted back with the answer: the page's own URL carries no token.
+            "token": token,
+        },
+        status=400 if answering else 200,
     )
 
 

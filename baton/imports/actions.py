@@ -132,7 +132,7 @@ def upload(
                     )
                 digest.update(block)
                 out.write(block)
-        encoding = _check_readable(target, kind, spec, check_mapping=check_mapping)
+        encoding = _check_readable(target, kind, spec, check_mapping=check_mapping, name=file_name)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
@@ -173,7 +173,12 @@ def _zip_folder(folder: Path) -> Path:
 
 
 def _check_readable(
-    path: Path, kind: str, spec: dict[str, Any], *, check_mapping: bool = True
+    path: Path,
+    kind: str,
+    spec: dict[str, Any],
+    *,
+    check_mapping: bool = True,
+    name: str | None = None,
 ) -> str:
     from baton.imports.mapping import compile_mapping
 
@@ -185,7 +190,7 @@ def _check_readable(
                         "file", _("The archive holds no file Baton imports (e.g. employees.csv).")
                     )
             return "zip"
-        table = readers.open_table(path, sheet=spec.get("sheet"))
+        table = readers.open_table(path, sheet=spec.get("sheet"), name=name)
     except readers.FileProblem as e:
         raise InvalidInput.field("file", e.message) from None
     cls = KINDS[kind]
@@ -238,7 +243,7 @@ def _archive_tables(path: Path, spec: Mapping[str, Any]) -> Iterator[list[Any]]:
                     _("%(name)s in the archive is damaged.") % {"name": member}, code="unreadable"
                 ) from None
             try:
-                tables.append((cls.code, readers.open_table(out), None))
+                tables.append((cls.code, readers.open_table(out, name=member), None))
             except readers.FileProblem as e:
                 if e.code != "no_rows":  # an exported kind with no rows is just a header
                     raise readers.FileProblem(f"{member}: {e.message}", code=e.code) from None
@@ -345,7 +350,8 @@ def _execute(
         with _tables(batch) as tables:
             total[0] = max(1, sum(table.size for _kind, table, _spec in tables))
             if dry_run:
-                engine.execute(run, tables)
+                with engine.private_copy(storage_dir()):
+                    engine.execute(run, tables)
             else:
                 _commit_run(batch, run, tables)
     except (readers.FileProblem, InvalidInput, Conflict, authz.PermissionDenied) as e:

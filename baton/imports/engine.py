@@ -1,8 +1,9 @@
 """The import engine: a file streamed a chunk of rows at a time, each row checked and turned
 into a row of a table, the chunk diffed against what exists by natural key and written in bulk.
 
-The same run serves both phases. Validation runs it inside a transaction that is rolled back,
-so its counts (created, updated, unchanged) and its checks — including those only the database
+The same run serves both phases. Validation runs it inside a transaction that is rolled back
+(on SQLite, in a private copy of the database, so no write lock is held on the real one), so its
+counts (created, updated, unchanged) and its checks — including those only the database
 can answer, like a manager cycle across the whole group — are exactly what a commit would do.
 The commit runs it again and keeps it, or keeps nothing if a single row is rejected.
 
@@ -12,14 +13,19 @@ and employee numbers → ids) and at most MAX_PROBLEMS report lines are held at 
 
 from __future__ import annotations
 
+import contextlib
 import operator
+import os
+import sqlite3
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils.translation import gettext as _
 
 from baton.core.cells import looks_like_formula, unescape_cell
@@ -370,8 +376,56 @@ def execute_in_transaction(
     flush_changes(run)
 
 
+@contextlib.contextmanager
+def private_copy(directory: Path) -> Iterator[bool]:
+    """On SQLite, point this thread's default connection at a private copy of the database for
+    the duration (True); elsewhere, or inside a caller's transaction, do nothing (False).
+
+    Why: the dry run writes (the organisation and the people) inside a transaction it then
+    rolls back, and on SQLite a write transaction locks the whole database — with
+    `transaction_mode IMMEDIATE` from its first statement. A validation of minutes then made
+    every sign-in (which writes the session) wait out the busy timeout and fail with "database is
+    locked". A copy made with SQLite's backup API (one read transaction: under WAL it blocks no
+    writer) holds the same committed data, so the report is as exact as before, and the real
+    database is only read for the copy. PostgreSQL needs none of this: a rolled-back transaction
+    there locks only the rows it updated."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    if conn.vendor != "sqlite" or conn.in_atomic_block:
+        # Inside a caller's transaction (a test, a script) the backup would wait for that very
+        # transaction; the caller chose to hold it, so the dry run runs in it as before.
+        yield False
+        return
+    fd, name = tempfile.mkstemp(prefix="validate-", suffix=".sqlite3", dir=directory)
+    os.close(fd)
+    try:
+        conn.ensure_connection()
+        target = sqlite3.connect(name)
+        try:
+            conn.connection.backup(target)
+        finally:
+            target.close()
+        settings_dict = {**conn.settings_dict, "NAME": name}
+        # A throwaway file: no WAL, no fsync (the rollback journal in memory still rolls back).
+        settings_dict["OPTIONS"] = {
+            **settings_dict.get("OPTIONS", {}),
+            "init_command": "PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF;",
+        }
+        copy = conn.__class__(settings_dict, DEFAULT_DB_ALIAS)
+        connections[DEFAULT_DB_ALIAS] = copy
+        try:
+            yield True
+        finally:
+            copy.close()
+            connections[DEFAULT_DB_ALIAS] = conn
+    finally:
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(name + suffix)
+
+
 def execute(run: Run, files: Sequence[tuple[str, Any, dict[str, Any] | None]]) -> None:
-    """The dry run: everything applied in a transaction, then rolled back."""
+    """The dry run: everything applied in a transaction, then rolled back (on SQLite, in a
+    private copy of the database: see `private_copy`)."""
     try:
         with transaction.atomic():
             execute_in_transaction(run, files)

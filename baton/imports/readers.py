@@ -5,12 +5,14 @@ GBK/GB18030, separated by commas, semicolons or tabs; or an .xlsx workbook. The 
 by the file's content, not its name. Rows are streamed so a large file never sits in memory.
 
 Every refusal is a `FileProblem` with a translated message naming what is wrong and a `code`:
-missing, too_large, empty, no_rows, encoding, xls, unsupported, unreadable, sheet, header, csv,
-row_too_large, too_many_cells.
+missing, too_large, empty, no_rows, encoding, xls, not_xlsx, unsupported, unreadable, sheet,
+header, csv, row_too_large, cell_too_large, too_many_cells, too_many_rows.
 
 Memory stays bounded whatever the input: a CSV is split into physical lines by this module, and
 a record (a row, with the lines a quoted cell spans) longer than a limit is refused as soon as
-the limit is passed, before it is decoded or split into cells.
+the limit is passed, before it is decoded or split into cells. An XLSX is parsed by `xlsx`, which
+enforces the same limits (and Excel's 32,767 characters a cell) while it parses. A file with more
+rows than BATON_IMPORT_MAX_ROWS is refused at the first row past it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ import io
 import math
 import os
 import threading
-import warnings
-import zipfile
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -37,12 +37,18 @@ from openpyxl.utils import get_column_letter
 
 from baton.core.cells import looks_like_formula as looks_like_formula
 from baton.core.cells import unescape_cell as unescape_cell
+from baton.imports import xlsx
+from baton.imports.problems import FileProblem as FileProblem
+from baton.imports.problems import row_too_large as row_too_large
 
 # The largest file accepted: 2 GB less one byte (settings.BATON_IMPORT_MAX_BYTES overrides).
 MAX_FILE_BYTES = 2 * 1024**3 - 1
 
 # The longest row accepted, in bytes of the file (settings.BATON_IMPORT_MAX_ROW_BYTES overrides).
 MAX_ROW_BYTES = 1024 * 1024
+# The most rows below the header (settings.BATON_IMPORT_MAX_ROWS overrides; an XLSX worksheet
+# has at most 1,048,576 rows anyway).
+MAX_ROWS = 10_000_000
 # The most columns a header row may name.
 MAX_COLUMNS = 2000
 # A data row may have this many times as many cells as the header has columns (extra cells
@@ -55,6 +61,8 @@ SAMPLE_BYTES = 1024 * 1024
 _PROGRESS_EVERY = 256
 
 _ZIP_MAGIC = b"PK\x03\x04"
+# Names that promise an Office Open XML workbook (a ZIP); a text file so named is refused.
+_XLSX_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 # OLE2 compound file: an old .xls, or an .xlsx saved with a password (encrypted).
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -63,15 +71,6 @@ _DELIMITERS = (",", ";", "\t")
 _BLOCK_BYTES = 64 * 1024
 # Held while csv.field_size_limit, global to the process, is raised for our rows.
 _FIELD_LIMIT_LOCK = threading.Lock()
-
-
-class FileProblem(Exception):
-    """An uploaded file that cannot be read as a table; the message tells the user why."""
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 @dataclass
@@ -105,8 +104,11 @@ class Table:
         self.bytes_read = self.size
 
 
-def open_table(path: str | Path, *, sheet: str | None = None) -> Table:
-    """Open an uploaded CSV or XLSX file, check it and read its header row."""
+def open_table(path: str | Path, *, sheet: str | None = None, name: str | None = None) -> Table:
+    """Open an uploaded CSV or XLSX file, check it and read its header row.
+
+    The content decides how the file is read; `name` (the uploaded file's name) only adds a
+    check: a file named .xlsx that is no ZIP is refused rather than read as text."""
     path = Path(path)
     try:
         size = os.stat(path).st_size
@@ -134,6 +136,15 @@ def open_table(path: str | Path, *, sheet: str | None = None) -> Table:
                 "Please save it as .xlsx or CSV (without a password) and upload it again."
             ),
             code="xls",
+        )
+    if name and name.lower().endswith(_XLSX_SUFFIXES) and not sample.startswith(_ZIP_MAGIC):
+        raise FileProblem(
+            _(
+                "“%(name)s” is not an XLSX file: its content is not an Excel workbook. Please "
+                "save it from Excel or WPS as .xlsx (or as CSV, named .csv) and upload it again."
+            )
+            % {"name": os.path.basename(name)},
+            code="not_xlsx",
         )
     records: Records
     if sample.startswith(_ZIP_MAGIC):
@@ -227,6 +238,7 @@ def _csv_records(table: Table) -> Records:
     """Every non-blank record of a CSV file with its row number (blank lines count as rows,
     as they do when the file is opened in a spreadsheet)."""
     limit = _max_row_bytes()
+    max_rows = _max_rows()
     # A cell may be as long as a whole row. csv's field limit is global to the process: it is
     # raised (never lowered) once, since our own per-row limit is what bounds memory.
     with _FIELD_LIMIT_LOCK:
@@ -254,6 +266,8 @@ def _csv_records(table: Table) -> Records:
                     code="csv",
                 ) from None
             number += 1
+            if number > max_rows + 1:  # the header and max_rows rows below it
+                raise too_many_rows(number, max_rows)
             if number % _PROGRESS_EVERY == 0:
                 table.bytes_read = lines.position
             if max_cells and len(record) > max_cells:
@@ -279,6 +293,21 @@ def _max_row_bytes() -> int:
     return int(getattr(settings, "BATON_IMPORT_MAX_ROW_BYTES", MAX_ROW_BYTES))
 
 
+def _max_rows() -> int:
+    return int(getattr(settings, "BATON_IMPORT_MAX_ROWS", MAX_ROWS))
+
+
+def too_many_rows(row: int, limit: int) -> FileProblem:
+    return FileProblem(
+        _(
+            "Row %(row)s is past the %(limit)s rows a file may hold below its header. Please "
+            "split the file into smaller ones."
+        )
+        % {"row": row, "limit": f"{limit:,}"},
+        code="too_many_rows",
+    )
+
+
 def _width(cells: list[str]) -> int:
     """How many cells a row has up to its last non-empty one."""
     count = len(cells)
@@ -289,22 +318,15 @@ def _width(cells: list[str]) -> int:
 
 def _check_width(columns: int) -> int:
     if columns > MAX_COLUMNS:
-        raise FileProblem(
-            _("The header row has %(count)s columns; at most %(limit)s can be imported.")
-            % {"count": columns, "limit": MAX_COLUMNS},
-            code="too_many_cells",
-        )
+        raise _check_width_error(columns)
     return columns
 
 
-def _row_too_large(row: int, limit: int) -> FileProblem:
+def _check_width_error(columns: int) -> FileProblem:
     return FileProblem(
-        _(
-            "Row %(row)s is longer than %(limit)s, the most one row may hold. Check for a "
-            "quotation mark that is not closed, or for a file that is not a table."
-        )
-        % {"row": row, "limit": filesizeformat(limit)},
-        code="row_too_large",
+        _("The header row has %(count)s columns; at most %(limit)s can be imported.")
+        % {"count": columns, "limit": MAX_COLUMNS},
+        code="too_many_cells",
     )
 
 
@@ -343,15 +365,15 @@ class _Lines:
                 # The caller resets `record` between records, while this generator is paused.
                 self.record += len(line)
                 if self.record > limit:
-                    raise _row_too_large(self.row, limit)
+                    raise row_too_large(self.row, limit)
                 self.position += len(line)
                 yield self._decode(line)
             if self.record + len(tail) > limit:
-                raise _row_too_large(self.row, limit)
+                raise row_too_large(self.row, limit)
         if tail:
             self.record += len(tail)
             if self.record > limit:
-                raise _row_too_large(self.row, limit)
+                raise row_too_large(self.row, limit)
             self.position += len(tail)
             yield self._decode(tail)
 
@@ -377,51 +399,17 @@ def _encoding_label(encoding: str) -> str:
 # --- XLSX ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Book:
-    """An open read-only workbook and the file it streams from (openpyxl leaves that open)."""
-
-    wb: Any
-    file: io.BufferedReader
-
-    def close(self) -> None:
-        self.wb.close()
-        self.file.close()
+def _load_workbook(path: Path) -> Any:
+    return xlsx.Workbook(path, int(getattr(settings, "BATON_IMPORT_MAX_BYTES", MAX_FILE_BYTES)))
 
 
-def _load_workbook(path: Path) -> _Book:
-    from openpyxl import load_workbook
-
-    if not zipfile.is_zipfile(path):
-        raise FileProblem(_("The workbook is damaged and cannot be opened."), code="unreadable")
-    with zipfile.ZipFile(path) as z:
-        if not any(name.startswith("xl/") for name in z.namelist()):
-            raise FileProblem(
-                _("This archive is not an Excel workbook. Please upload an .xlsx or CSV file."),
-                code="unsupported",
-            )
-    # A file object, not the path: openpyxl refuses paths not ending in .xlsx, and the content,
-    # not the name, decides here.
-    file = open(path, "rb")  # noqa: SIM115 - closed by _Book.close
+def _pick_sheet(book: Any, sheet: str | None) -> str:
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about styles it does not read
-            return _Book(load_workbook(file, read_only=True, data_only=True), file)
-    # openpyxl raises many kinds of error on a malformed workbook; all mean the same to the user.
-    except Exception:
-        file.close()
-        raise FileProblem(
-            _("The workbook is damaged and cannot be opened."), code="unreadable"
-        ) from None
-
-
-def _pick_sheet(book: _Book, sheet: str | None) -> str:
-    try:
-        names = [ws.title for ws in book.wb.worksheets]
+        names = book.sheet_names
         if sheet is None:
             if not names:
                 raise FileProblem(_("The workbook has no worksheets."), code="empty")
-            return names[0]
+            return str(names[0])
         if sheet not in names:
             raise FileProblem(
                 _("The workbook has no sheet named “%(sheet)s”. Its sheets: %(names)s.")
@@ -434,42 +422,39 @@ def _pick_sheet(book: _Book, sheet: str | None) -> str:
         raise
 
 
-def _xlsx_records(table: Table, book: _Book | None = None) -> Records:
+def _xlsx_records(table: Table, book: Any = None) -> Records:
     """Every non-blank row of the worksheet with its row number in the sheet.
 
     The header row is read up to one column past the most allowed, the rows below it up to the
-    header's width: a sheet may claim thousands of columns and rows would be that wide."""
+    header's width: a sheet may claim thousands of columns and rows would be that wide. The
+    limits (a cell, a row, the rows of the file, a token of the XML) are checked by the parser
+    while it reads, see `baton.imports.xlsx`."""
     if book is None:
         book = _load_workbook(table.path)
-    number = 0
     try:
-        ws = book.wb[table.sheet]
-        total = ws.max_row or 0  # from the sheet's stored dimension, for progress only
-        # The stored dimension is sometimes wrong (too small) and would cut rows short.
-        ws.reset_dimensions()
+        assert table.sheet is not None
+        rows = xlsx.SheetRows(
+            book,
+            table.sheet,
+            to_text=cell_text,
+            max_row_chars=_max_row_bytes(),
+            max_rows=_max_rows(),
+            keep=MAX_COLUMNS + 1,
+            max_header_columns=MAX_COLUMNS,
+            too_wide=_check_width_error,
+            too_many_rows=too_many_rows,
+        )
+        read = 0
         header: list[str] = []
-        rows = ws.iter_rows(max_col=MAX_COLUMNS + 1, values_only=True)
-        while True:
-            try:
-                values = next(rows)
-            except StopIteration:
-                return
-            # A malformed sheet fails in many ways inside openpyxl; all mean the same to the user.
-            except Exception:
-                raise FileProblem(
-                    _("The workbook is damaged: row %(row)s cannot be read.") % {"row": number + 1},
-                    code="unreadable",
-                ) from None
-            number += 1
-            if total and number % _PROGRESS_EVERY == 0:
-                table.bytes_read = min(table.size - 1, table.size * number // total)
-            cells = [cell_text(v) for v in values]
+        for number, cells in rows:
+            read += 1
+            if read % _PROGRESS_EVERY == 0:
+                table.bytes_read = min(table.size - 1, rows.position)
             if not any(cells):
                 continue
             if not header:
                 cells = header = cells[: _check_width(_width(cells))]
-                rows.close()
-                rows = ws.iter_rows(min_row=number + 1, max_col=len(header), values_only=True)
+                rows.keep = len(header)
             yield number, cells
     finally:
         book.close()

@@ -15,9 +15,10 @@ from baton.access.authz import Perm
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core import actions as core
+from baton.core import outbound
 from baton.core.errors import InvalidInput
 from baton.core.sealed import seal, unseal
-from baton.integrations import signing, urlguard
+from baton.integrations import signing
 from baton.integrations.models import Subscription, WebhookDelivery, WebhookStatus
 
 SUBSCRIPTION_FIELDS = (
@@ -62,8 +63,8 @@ def _check(data: Mapping[str, Any], user: Any, *, internal: bool) -> None:
         raise InvalidInput.field("event_types", _("Choose at least one event type."))
     if "url" in data:
         try:
-            urlguard.check(str(data["url"]), internal=internal)
-        except urlguard.UnsafeURL as exc:
+            outbound.check_url(str(data["url"]), internal=internal)
+        except outbound.Refused as exc:
             raise InvalidInput.field("url", str(exc)) from None
 
 

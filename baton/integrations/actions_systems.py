@@ -27,6 +27,7 @@ from baton.access.authz import Perm
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core import actions as core
+from baton.core import outbound
 from baton.core.errors import Conflict, InvalidInput
 from baton.core.sealed import seal, unseal
 from baton.handover.models import (
@@ -37,7 +38,7 @@ from baton.handover.models import (
     HandoverTask,
     TaskState,
 )
-from baton.integrations import connectors, manifest, urlguard
+from baton.integrations import connectors, manifest
 from baton.integrations.actions import check_system_scope
 from baton.integrations.calls import CallLog
 from baton.integrations.models import (
@@ -126,8 +127,8 @@ def _check_system(
         )
     if base_url is not None and moved:
         try:
-            urlguard.check(str(base_url), internal=internal)
-        except urlguard.UnsafeURL as exc:
+            outbound.check_url(str(base_url), internal=internal)
+        except outbound.Refused as exc:
             raise InvalidInput.field("base_url", str(exc)) from None
     entity_id = _id(data.get("legal_entity"))
     if entity_id is not None:
@@ -226,20 +227,40 @@ def create_system(
     return system
 
 
+def secrets_moved_notice() -> str:
+    return _(
+        "The address now points to another host, so the stored secrets were removed (they "
+        "are never sent to a host they were not given for). Enter them again."
+    )
+
+
 @transaction.atomic
 def update_system(
-    system: ConnectedSystem, data: Mapping[str, Any], *, acting_user: Any
+    system: ConnectedSystem,
+    data: Mapping[str, Any],
+    secrets: Mapping[str, Any] | None = None,
+    *,
+    acting_user: Any,
 ) -> ConnectedSystem:
-    """Change a system's settings (its kind and business unit stay: make a new one)."""
+    """Change a system's settings (its kind and business unit stay: make a new one).
+
+    Secrets belong to the host they were given for: when `base_url` moves to another scheme,
+    host or port and no new secrets come with the change, the stored ones are removed (and
+    audited), so whoever may edit the address cannot have the old bearer token or corp secret
+    sent to a host of their choosing. `updated.notices` says so."""
     check_system_scope(acting_user, system.business_unit_id)
+    stored = unseal(system)
+    cleaned = _clean_secrets(secrets) if secrets is not None else None
     _check_system(
         data,
         acting_user,
         kind=system.kind,
         business_unit_id=system.business_unit_id,
         system=system,
-        secret_names=set(unseal(system)),
+        secret_names=set(cleaned if cleaned is not None else stored),
     )
+    old_origin = outbound.origin(system.base_url)
+    new_origin = outbound.origin(str(data.get("base_url", system.base_url)))
     values = dict(data)
     if "legal_entity" in values:
         values["legal_entity_id"] = _id(values.pop("legal_entity"))
@@ -250,9 +271,31 @@ def update_system(
         event=E.SYSTEM_UPDATED,
         allowed={*SYSTEM_FIELDS, "legal_entity_id"},
     )
+    notices: list[str] = []
+    if cleaned is not None:
+        updated = set_system_secrets(updated, cleaned, acting_user=acting_user)
+    elif new_origin != old_origin and stored:
+        locked = ConnectedSystem.objects.select_for_update().get(pk=updated.pk)
+        locked.secrets_blob, locked.secrets_key_id = b"", ""
+        locked.save(update_fields=["secrets_blob", "secrets_key_id", "updated_at"])
+        trail.record(
+            E.SYSTEM_SECRETS_CHANGED,
+            actor=acting_user,
+            subject=locked,
+            extra={
+                "names": [],
+                "removed": sorted(stored),
+                "reason": "base_url moved to another host",
+                "from": "{}://{}:{}".format(*old_origin),
+                "to": "{}://{}:{}".format(*new_origin),
+            },
+        )
+        updated = locked
+        notices.append(secrets_moved_notice())
     from baton.integrations.system_tokens import sync_scope
 
     sync_scope(updated, acting_user=acting_user)
+    updated.notices = notices  # type: ignore[attr-defined]
     return updated
 
 

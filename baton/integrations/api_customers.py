@@ -82,7 +82,7 @@ class CustomersOut(Schema):
     items: list[CustomerOut]
 
 
-class ReassignIn(Schema):
+class CustomerReassignIn(Schema):
     strategy: Literal["receiver", "round_robin", "by_load"] | None = Field(
         None, description="null: only the overrides."
     )
@@ -126,7 +126,7 @@ def list_case_customers(request: AuthedRequest, case_id: int) -> dict[str, Any]:
     }
 
 
-def _team(user: Any, payload: ReassignIn) -> list[Employee]:
+def _team(user: Any, payload: CustomerReassignIn) -> list[Employee]:
     if payload.department_id is not None:
         return customers.team_of_department(user, payload.department_id)
     ids = list(dict.fromkeys(payload.team_ids))
@@ -150,7 +150,7 @@ def _team(user: Any, payload: ReassignIn) -> list[Employee]:
     operation_id="reassign_case_customers",
 )
 def reassign_case_customers(
-    request: AuthedRequest, case_id: int, payload: ReassignIn
+    request: AuthedRequest, case_id: int, payload: CustomerReassignIn
 ) -> dict[str, Any]:
     """Give the customers new owners; writing back and the letters follow in the background."""
     user = _user(request, TokenScope.HANDOVER_WRITE)

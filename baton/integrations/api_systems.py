@@ -91,12 +91,20 @@ class SystemOut(Schema):
     delete_after_days: int | None
     max_attempts: int
     has_secrets: bool
+    notices: list[str] = Field(
+        default_factory=list,
+        description="What the change did besides (e.g. secrets removed because the host moved).",
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
 
     @staticmethod
     def resolve_has_secrets(obj: ConnectedSystem) -> bool:
         return bool(obj.secrets_blob)
+
+    @staticmethod
+    def resolve_notices(obj: ConnectedSystem) -> list[str]:
+        return list(getattr(obj, "notices", []))
 
 
 class SystemPage(Page):
@@ -149,6 +157,11 @@ class SystemPatch(Schema):
     revoke_hour: int | None = Field(default=None, ge=0, le=23)
     delete_after_days: int | None = Field(default=None, ge=1, le=3650)
     max_attempts: int | None = Field(default=None, ge=1, le=50)
+    secrets: dict[str, str] | None = Field(
+        default=None,
+        description="Replaces every secret when given. Moving base_url to another host "
+        "without new secrets removes the stored ones.",
+    )
 
 
 class SecretsIn(Schema):
@@ -260,12 +273,12 @@ def get_system(request: AuthedRequest, system_id: int) -> ConnectedSystem:
 def update_system(request: AuthedRequest, system_id: int, payload: SystemPatch) -> Any:
     user = request.user
     system = _system(user, system_id)
-    data = payload.model_dump(exclude_unset=True)
+    data = payload.model_dump(exclude_unset=True, exclude={"secrets"})
     data = {k: v for k, v in data.items() if v is not None or k in ("delete_after_days",)}
     if "legal_entity_id" in payload.model_fields_set:
         data["legal_entity"] = payload.legal_entity_id
         data.pop("legal_entity_id", None)
-    return actions.update_system(system, data, acting_user=user)
+    return actions.update_system(system, data, payload.secrets, acting_user=user)
 
 
 @router.put(

@@ -1,8 +1,9 @@
 """HTTP calls to connected systems, each kept as evidence (`ConnectorCall`).
 
 Every connector (SCIM through scim2-client, the declarative REST connector, the WeCom adapter)
-talks through `CallLog.client()`: an httpx client whose transport checks the URL guard before
-each request (no loopback / private / link-local unless the system is marked internal), follows
+talks through `CallLog.client()`: an httpx client whose transport checks the outbound guard
+(`baton.core.outbound`) before each request and again on the address it connects to (no
+loopback / private / link-local unless the system is marked internal), follows
 no redirects, times out, and writes one `ConnectorCall` row per request — method, URL, request
 body, status, response body, duration — with the system's secrets redacted. Rows are written at
 once (autocommit), so the evidence survives a worker that dies afterwards.
@@ -18,8 +19,8 @@ from typing import Any
 
 import httpx
 
+from baton.core import outbound
 from baton.core.sealed import unseal
-from baton.integrations import urlguard
 from baton.integrations.models import ConnectedSystem, ConnectorCall
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
@@ -149,20 +150,23 @@ class CallLog:
 class _LoggedTransport(httpx.BaseTransport):
     def __init__(self, log: CallLog) -> None:
         self.log = log
-        self.inner = httpx.HTTPTransport(retries=0)
+        # The guard at connect time: a name that resolved to a public address for the check
+        # below cannot be connected to an internal one (DNS rebinding).
+        self.inner = outbound.GuardedTransport(internal=log.system.internal)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         start = time.monotonic()
         try:
-            urlguard.check(str(request.url), internal=self.log.system.internal)
-        except urlguard.UnsafeURL as exc:
+            outbound.check_url(str(request.url), internal=self.log.system.internal)
+        except outbound.Refused as exc:
             self.log.record(request, None, duration=0, error=str(exc))
-            raise CallFailed(
-                str(exc), retryable=isinstance(exc, urlguard.UnresolvableHost)
-            ) from None
+            raise CallFailed(str(exc), retryable=isinstance(exc, outbound.Unresolvable)) from None
         try:
             response = self.inner.handle_request(request)
             response.read()
+        except outbound.Refused as exc:
+            self.log.record(request, None, duration=time.monotonic() - start, error=str(exc))
+            raise CallFailed(str(exc), retryable=isinstance(exc, outbound.Unresolvable)) from None
         except httpx.HTTPError as exc:
             message = f"{type(exc).__name__}: {exc}"
             self.log.record(request, None, duration=time.monotonic() - start, error=message)

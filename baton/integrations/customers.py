@@ -186,8 +186,14 @@ def team_of_department(user: Any, department_id: int) -> list[Employee]:
         user,
         Perm.EMPLOYEE_VIEW,
         Employee.objects.filter(department_id=department_id).exclude(status__in=UNAVAILABLE),
-    ).exclude(pk__in=ExitCase.objects.filter(state__in=LEAVING_CASE_STATES).values("employee_id"))
+    ).exclude(pk__in=_leaving(user).values("employee_id"))
     return list(people.order_by("name", "id"))
+
+
+def _leaving(user: Any) -> QuerySet[ExitCase]:
+    """Exits under way that the user may know of: a hidden pre-resignation handover the user
+    may not approve must not show through a refusal or a shorter team list."""
+    return ExitCase.objects.filter(authz.disclosed_q(user), state__in=LEAVING_CASE_STATES)
 
 
 @transaction.atomic
@@ -293,7 +299,9 @@ def reassign_customers(
             plan[item.pk] = emp
             load[emp.pk] += 1
 
-    _refuse_unavailable(case, {e.pk: e for e in (*members, *plan.values())}, set(team_ids))
+    _refuse_unavailable(
+        case, {e.pk: e for e in (*members, *plan.values())}, set(team_ids), acting_user
+    )
     alive = timezone.now() - STALE_RUNNING
     busy = [
         i.name
@@ -334,12 +342,13 @@ def _current_load(people: list[int], *, exclude_case: int) -> dict[int, int]:
     return load
 
 
-def _refuse_unavailable(case: ExitCase, chosen: dict[int, Employee], team: set[int]) -> None:
-    """Refuse, by name, the leaver and anyone departing, departed or with an exit under way."""
+def _refuse_unavailable(
+    case: ExitCase, chosen: dict[int, Employee], team: set[int], user: Any
+) -> None:
+    """Refuse, by name, the leaver and anyone departing, departed or with an exit under way
+    (that the user may know of)."""
     leaving = set(
-        ExitCase.objects.filter(employee_id__in=chosen, state__in=LEAVING_CASE_STATES).values_list(
-            "employee_id", flat=True
-        )
+        _leaving(user).filter(employee_id__in=chosen).values_list("employee_id", flat=True)
     )
     if case.employee_id in chosen:
         raise InvalidInput.field(

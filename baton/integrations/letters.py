@@ -23,13 +23,13 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.tasks import task
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core.errors import Conflict, InvalidInput
+from baton.handover.actions import confirmation_link
 from baton.handover.models import ExitCase, ExternalConfirmation, HandoverTask, TaskState
 from baton.integrations.customers import WORK_CASE_STATES, lock_rows, require_handler
 from baton.integrations.models import BusinessItem, BusinessKind
@@ -258,7 +258,7 @@ def _send_chunk(
         try:
             with transaction.atomic():
                 conf, raw = _new_confirmation(task, item, owner, case, language, acting_user)
-                link = settings.BATON_PUBLIC_URL + reverse("public:confirm", kwargs={"token": raw})
+                link = settings.BATON_PUBLIC_URL + confirmation_link(raw)
                 letter = render(
                     item=item,
                     case=case,

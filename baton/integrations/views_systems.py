@@ -279,16 +279,17 @@ def system_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     form = SystemForm(request.POST or None, user=user, system=system, initial=initial)
 
     def save() -> ConnectedSystem:
-        done = actions_systems.update_system(system, form.action_data(), acting_user=user)
-        new_secrets = form.cleaned_data.get("secrets")
-        if new_secrets is not None:
-            actions_systems.set_system_secrets(done, new_secrets, acting_user=user)
-        return done
+        # New secrets go with the change: given together with a new address, they are kept.
+        return actions_systems.update_system(
+            system, form.action_data(), form.cleaned_data.get("secrets"), acting_user=user
+        )
 
     if request.method == "POST":
         done = _run(form, save)
         if done is not None:
             messages.success(request, _("System “%(name)s” saved.") % {"name": done.name})
+            for notice in getattr(done, "notices", ()):
+                messages.warning(request, notice)
             return redirect("integrations:system", pk=system.pk)
     ctx = {**_detail_context(user, system), "form": form, "title": system.name}
     return render(

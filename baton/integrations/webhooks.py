@@ -7,8 +7,8 @@
   whose subject has an earlier delivery still open for the same subscription: per subscription,
   events of a subject arrive in order. (Actions lock the row they change, so events of one
   subject are committed in id order.)
-- **Send** CloudEvents 1.0 JSON, signed per Standard Webhooks; no redirects; timeouts; the URL
-  guard again before each send.
+- **Send** CloudEvents 1.0 JSON, signed per Standard Webhooks; no redirects; timeouts; the
+  outbound guard (`baton.core.outbound`) again before each send and on the address connected to.
 - **Record**: 2xx → delivered; anything else → retry with exponential backoff and jitter, or
   dead-letter after the subscription's max attempts (replayable from the UI). A worker that
   dies mid-send leaves 'sending'; after the timeout the delivery is sent again with the same
@@ -32,7 +32,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from baton.integrations import outbox, signing, urlguard
+from baton.core import outbound
+from baton.integrations import outbox, signing
 from baton.integrations.models import (
     OPEN_WEBHOOK,
     Event,
@@ -167,9 +168,25 @@ def _backoff(now: dt.datetime, attempts: int) -> dt.datetime:
     return now + dt.timedelta(seconds=min(base * jitter, 3600))
 
 
-def send(
-    rows: list[WebhookDelivery], now: dt.datetime, client: httpx.Client | None = None
-) -> Outcome:
+class Clients:
+    """One guarded httpx client for public destinations and one for subscriptions an
+    administrator marked internal, made on first use."""
+
+    def __init__(self) -> None:
+        self._made: dict[bool, httpx.Client] = {}
+
+    def __call__(self, internal: bool) -> httpx.Client:
+        if internal not in self._made:
+            self._made[internal] = outbound.client(internal=internal, timeout=TIMEOUT)
+        return self._made[internal]
+
+    def close(self) -> None:
+        for made in self._made.values():
+            made.close()
+        self._made.clear()
+
+
+def send(rows: list[WebhookDelivery], now: dt.datetime, clients: Clients | None = None) -> Outcome:
     """POST each claimed delivery and record the answers (one write for the batch)."""
     outcome = Outcome()
     if not rows:
@@ -178,16 +195,16 @@ def send(
     subs = {s.pk: s for s in Subscription.objects.filter(pk__in={d.subscription_id for d in rows})}
     keys: dict[int, list[str]] = {}
     guard: dict[int, str] = {}
-    own = client is None
-    client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False)
+    own = clients is None
+    clients = clients or Clients()
     try:
         for d in rows:
             sub, event = subs[d.subscription_id], events[d.event_id]
             if sub.pk not in guard:
                 try:
-                    urlguard.check(sub.url, internal=sub.internal)
+                    outbound.check_url(sub.url, internal=sub.internal)
                     guard[sub.pk] = ""
-                except urlguard.UnsafeURL as exc:
+                except outbound.Refused as exc:
                     guard[sub.pk] = str(exc)
                 keys[sub.pk] = active_secrets(sub)
             body = json.dumps(outbox.cloudevent(event), ensure_ascii=False).encode()
@@ -195,11 +212,13 @@ def send(
             if not d.error and sub.active:
                 headers = signing.headers(keys[sub.pk], str(event.pk), int(time.time()), body)
                 try:
-                    resp = client.post(sub.url, content=body, headers=headers)
+                    resp = clients(sub.internal).post(sub.url, content=body, headers=headers)
                     d.response_status = resp.status_code
                     d.response_body = resp.text[:2000]
                     if not 200 <= resp.status_code < 300:
                         d.error = f"HTTP {resp.status_code}"
+                except outbound.Refused as exc:  # refused on the address it resolved to now
+                    d.error = str(exc)[:2000]
                 except httpx.HTTPError as exc:
                     d.error = f"{type(exc).__name__}: {exc}"[:2000]
             elif not sub.active:
@@ -215,7 +234,7 @@ def send(
                 outcome.retry += 1
     finally:
         if own:
-            client.close()
+            clients.close()
         WebhookDelivery.objects.bulk_update(
             rows,
             [
@@ -241,7 +260,8 @@ def deliver(
     fanned = fan_out(now)
     totals: dict[str, int] = defaultdict(int)
     helped = False
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False, trust_env=False) as client:
+    clients = Clients()
+    try:
         while time.monotonic() - started < budget_s:
             rows = claim(now or timezone.now(), worker)
             if not rows:
@@ -252,10 +272,12 @@ def deliver(
 
                 deliver_webhooks.enqueue()
                 helped = True
-            for k, v in send(rows, now or timezone.now(), client).as_dict().items():
+            for k, v in send(rows, now or timezone.now(), clients).as_dict().items():
                 totals[k] += v
         else:
             from baton.integrations.tasks import deliver_webhooks
 
             deliver_webhooks.enqueue()  # budget spent with work left: continue in a new task
+    finally:
+        clients.close()
     return {"fanned_out": fanned, **totals}

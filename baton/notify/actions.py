@@ -16,6 +16,7 @@ from baton.access.authz import Perm
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core import actions as core
+from baton.core import outbound
 from baton.core.errors import Conflict, InvalidInput
 from baton.core.models import ScheduledRun
 from baton.notify import delivery, planner
@@ -76,13 +77,53 @@ def _check_channel_scope(user: Any, business_unit_id: int | None) -> None:
     )
 
 
-def _validate(kind: str, settings: dict[str, Any], secrets: dict[str, str]) -> None:
+def may_allow_internal(user: Any) -> bool:
+    """Who may let a channel reach private or local addresses: group administrators only
+    (notification settings of the whole group and user administration — never a business
+    unit's HR, and never through an API token, which cannot carry users.manage)."""
+    scope = authz.access_for(user).scopes.get(Perm.NOTIFY_MANAGE)
+    return bool(scope and scope.everything) and authz.has_perm(user, Perm.USERS_MANAGE)
+
+
+def _where(kind: str, settings: Mapping[str, Any]) -> list[tuple[str, tuple[str, str, int | None]]]:
+    """(field, (scheme, host, port)) of every place the channel connects to."""
+    return [
+        (name, outbound.origin(url)) for name, url in adapter_for(kind).destinations(dict(settings))
+    ]
+
+
+def _validate(
+    kind: str, settings: dict[str, Any], secrets: dict[str, str], *, internal: bool
+) -> None:
     if kind not in ChannelKind.values:
         raise InvalidInput.field("kind", _("Unknown provider “%(kind)s”.") % {"kind": kind})
     try:
         adapter_for(kind).check_config(settings, secrets)
     except ConfigError as exc:
         raise InvalidInput.field(exc.field_name or "settings", str(exc)) from None
+    # The outbound guard, at save time (and again on the address connected to when sending):
+    # a name that does not resolve now is left to the send, which refuses it then.
+    for name, (_scheme, host, port) in _where(kind, settings):
+        try:
+            outbound.check_host(host, port or 0, internal=internal, unresolved_ok=True)
+        except outbound.Refused as exc:
+            raise InvalidInput.field(name, str(exc)) from None
+
+
+def _check_internal(user: Any, internal: bool, *, moved: bool) -> None:
+    # Allowing internal addresses, or pointing an internal channel elsewhere, is a group
+    # administrator's decision; renaming one or switching it off is not.
+    if internal and moved and not may_allow_internal(user):
+        raise InvalidInput.field(
+            "internal", _("Only group administrators may allow internal addresses.")
+        )
+
+
+def secrets_moved_notice() -> str:
+    return _(
+        "The channel now connects to another host, so its stored secrets were removed (they "
+        "are never sent to a host they were not given for). Enter them again."
+    )
 
 
 def _clean_settings(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,7 +179,9 @@ def create_channel(
         )
     settings_ = _clean_settings(kind, data.get("settings") or {})
     clean_secrets = _clean_secrets(kind, secrets)
-    _validate(kind, settings_, clean_secrets)
+    internal = bool(data.get("internal", False))
+    _check_internal(acting_user, internal, moved=True)
+    _validate(kind, settings_, clean_secrets, internal=internal)
     fields = {k: v for k, v in data.items() if k != "settings"}
     channel = core.create(
         Channel,
@@ -152,7 +195,15 @@ def create_channel(
     return channel
 
 
-CHANNEL_FIELDS = ("name", "enabled", "mandatory", "settings", "quiet_start", "quiet_end")
+CHANNEL_FIELDS = (
+    "name",
+    "enabled",
+    "mandatory",
+    "settings",
+    "internal",
+    "quiet_start",
+    "quiet_end",
+)
 
 
 @transaction.atomic
@@ -163,16 +214,42 @@ def update_channel(
     *,
     acting_user: Any,
 ) -> Channel:
-    """Change a channel. Secrets not given (or given empty) keep their stored value."""
+    """Change a channel. Secrets not given (or given empty) keep their stored value — unless
+    the channel now connects to another scheme, host or port: then the stored secrets not
+    given again are removed (audited; `channel.notices` says so), so whoever may edit the
+    address cannot have a robot key or SMTP password sent to a host of their choosing."""
     _check_channel_scope(acting_user, channel.business_unit_id)
     data = dict(data)
     if "settings" in data:
         data["settings"] = _clean_settings(channel.kind, data["settings"] or {})
+    new_settings = data.get("settings", channel.settings)
+    internal = bool(data.get("internal", channel.internal))
+    adapter = adapter_for(channel.kind)
+    # Any other address (even another path on the same host) of an internal channel is the
+    # administrator's decision; another host also unbinds the stored secrets.
+    moved = adapter.destinations(dict(new_settings)) != adapter.destinations(channel.settings)
+    moved_host = _where(channel.kind, new_settings) != _where(channel.kind, channel.settings)
+    _check_internal(acting_user, internal, moved=moved or (internal and not channel.internal))
     stored = read_secrets(channel)
     changed_secrets = {k: v for k, v in _clean_secrets(channel.kind, secrets or {}).items() if v}
-    merged = {**stored, **changed_secrets}
-    _validate(channel.kind, data.get("settings", channel.settings), merged)
-    extra = {"secrets_changed": sorted(changed_secrets)} if changed_secrets else None
+    removed = sorted(set(stored) - set(changed_secrets)) if moved_host else []
+    kept = {k: v for k, v in stored.items() if k not in removed}
+    merged = {**kept, **changed_secrets}
+    try:
+        _validate(channel.kind, new_settings, merged, internal=internal)
+    except InvalidInput as exc:
+        if removed and any(name in removed for name in exc.field_errors):
+            # A required secret was removed with the move: ask for it again, saying why.
+            raise InvalidInput.field(
+                next(name for name in exc.field_errors if name in removed), secrets_moved_notice()
+            ) from None
+        raise
+    extra: dict[str, Any] = {}
+    if changed_secrets:
+        extra["secrets_changed"] = sorted(changed_secrets)
+    if removed:
+        extra["secrets_removed"] = removed
+        extra["reason"] = "the channel connects to another host"
     fields_change = any(getattr(channel, k, None) != v for k, v in data.items())
     channel = core.update(
         channel,
@@ -180,13 +257,14 @@ def update_channel(
         acting_user=acting_user,
         event=E.CHANNEL_UPDATED,
         allowed=CHANNEL_FIELDS,
-        extra=extra,
+        extra=extra or None,
     )
-    if changed_secrets:
+    if changed_secrets or removed:
         write_secrets(channel, merged)
         channel.save(update_fields=["secrets_blob", "secrets_key_id"])
         if not fields_change:  # core.update audited nothing: say that the secrets changed
             trail.record(E.CHANNEL_UPDATED, actor=acting_user, subject=channel, extra=extra)
+    channel.notices = [secrets_moved_notice()] if removed else []  # type: ignore[attr-defined]
     return channel
 
 

@@ -160,7 +160,7 @@ def list_deliveries(
 # ---------------------------------------------------------------- reminder rules
 
 
-class RuleOut(Schema):
+class ReminderRuleOut(Schema):
     id: int
     name: str
     description: str = Field(..., description="The rule in words (in the caller's language).")
@@ -183,7 +183,7 @@ class RuleOut(Schema):
 
 
 class RulePage(Page):
-    items: list[RuleOut]
+    items: list[ReminderRuleOut]
 
 
 class RuleIn(Schema):
@@ -244,7 +244,7 @@ def list_rules(
     return _page(qs.order_by("template_id", "item_key", "sort", "offset", "id"), limit, offset)
 
 
-@router.post("/rules", response={201: RuleOut}, operation_id="create_reminder_rule")
+@router.post("/rules", response={201: ReminderRuleOut}, operation_id="create_reminder_rule")
 def create_rule(request: AuthedRequest, payload: RuleIn) -> Any:
     user = request.user
     authz.require(user, Perm.NOTIFY_MANAGE)
@@ -252,7 +252,7 @@ def create_rule(request: AuthedRequest, payload: RuleIn) -> Any:
     return Status(201, actions.create_rule(data, acting_user=user))
 
 
-@router.patch("/rules/{int:rule_id}", response=RuleOut, operation_id="update_reminder_rule")
+@router.patch("/rules/{int:rule_id}", response=ReminderRuleOut, operation_id="update_reminder_rule")
 def update_rule(request: AuthedRequest, rule_id: int, payload: RulePatch) -> Any:
     user = request.user
     rule = authz.get_for(user, Perm.NOTIFY_MANAGE, ReminderRule, pk=rule_id)
@@ -284,6 +284,13 @@ class ChannelOut(Schema):
     secrets_set: list[str] = Field(
         ..., description="The names of the secrets that are stored (never their values)."
     )
+    internal: bool = Field(
+        ..., description="May reach private or local addresses (set by group administrators)."
+    )
+    notices: list[str] = Field(
+        default_factory=list,
+        description="What the change did besides (e.g. secrets removed because the host moved).",
+    )
     quiet_start: dt.time
     quiet_end: dt.time
     last_test_at: dt.datetime | None
@@ -295,6 +302,10 @@ class ChannelOut(Schema):
     @staticmethod
     def resolve_secrets_set(obj: Channel) -> list[str]:
         return selectors.secrets_set(obj)
+
+    @staticmethod
+    def resolve_notices(obj: Channel) -> list[str]:
+        return list(getattr(obj, "notices", []))
 
 
 class ChannelPage(Page):
@@ -313,6 +324,10 @@ class ChannelIn(Schema):
     secrets: dict[str, str] = Field(
         default_factory=dict, description="Write-only: stored encrypted, never returned."
     )
+    internal: bool = Field(
+        default=False,
+        description="Allow private, loopback and link-local addresses (group administrators only).",
+    )
     quiet_start: dt.time | None = None
     quiet_end: dt.time | None = None
 
@@ -326,6 +341,7 @@ class ChannelPatch(Schema):
     mandatory: bool | None = None
     settings: dict[str, Any] | None = None
     secrets: dict[str, str] | None = None
+    internal: bool | None = None
     quiet_start: dt.time | None = None
     quiet_end: dt.time | None = None
 

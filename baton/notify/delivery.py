@@ -28,13 +28,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from baton.access import authz
+from baton.access.authz import Perm
 from baton.access.models import User
 from baton.audit import trail
 from baton.audit.events import AuditEvent
 from baton.handover.models import ExitCase, HandoverTask
 from baton.notify import render
 from baton.notify.channels import adapter_for
-from baton.notify.channels.base import Message, Recipient, SendResult
+from baton.notify.channels.base import Message, Recipient, SendResult, internal_destinations
 from baton.notify.models import (
     Audience,
     Channel,
@@ -208,6 +210,16 @@ class _Context:
             return _("The task no longer exists.")
         if case.state not in ACTIVE_CASE_STATES:
             return _("The case is %(state)s.") % {"state": case.get_state_display()}
+        if (
+            case.confidential
+            and case.revealed_at is None
+            and not authz.visible_to(
+                user, Perm.CASE_VIEW, ExitCase.objects.filter(pk=case.pk)
+            ).exists()
+        ):
+            # Planned before the rule said so (or the recipient's role changed since): a
+            # hidden pre-resignation handover reaches only those who may approve the exit.
+            return _("The case is not visible to the recipient.")
         if task.state not in OPEN_TASK_STATES:
             return _("The task is %(state)s.") % {"state": task.get_state_display()}
         if d.due_date and task.due_date != d.due_date:
@@ -330,9 +342,12 @@ def _send_group(group: list[Delivery], ctx: _Context, now: dt.datetime) -> SendR
 
 
 def send_via(channel: Channel, recipient: Recipient, message: Message) -> SendResult:
+    """Send through the channel's adapter. Its connections go through the outbound guard:
+    public addresses only, unless a group administrator marked the channel internal."""
     adapter = adapter_for(channel.kind)
     try:
-        return adapter.send(channel.settings, read_secrets(channel), recipient, message)
+        with internal_destinations(channel.internal):
+            return adapter.send(channel.settings, read_secrets(channel), recipient, message)
     except Exception as exc:  # an adapter bug must not lose the delivery
         logger.exception("channel %s failed", channel.pk)
         return SendResult(ok=False, retryable=True, error=f"{type(exc).__name__}: {exc}")

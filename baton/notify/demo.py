@@ -24,6 +24,8 @@ def setup(*, log: Callable[[str], None] = print) -> None:
             {
                 "name": "演示邮件（本地收信器）",
                 "kind": "email",
+                # The mail catcher listens on 127.0.0.1: the administrator allows it.
+                "internal": True,
                 "settings": {
                     "host": "127.0.0.1",
                     "port": MAIL_CATCHER_PORT,

@@ -153,6 +153,14 @@ class ChannelForm(forms.Form):
         initial=dt.time(8, 30),
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
+    internal = forms.BooleanField(
+        label=_("Internal addresses allowed"),
+        required=False,
+        help_text=_(
+            "Allow a private or local address (e.g. the company's own SMTP relay). Only "
+            "group administrators may set this."
+        ),
+    )
 
     def __init__(
         self,
@@ -161,6 +169,7 @@ class ChannelForm(forms.Form):
         business_units: Any,
         channel: Channel | None = None,
         secrets_set: Iterable[str] = (),
+        allow_internal: bool = False,
         **kwargs: Any,
     ) -> None:
         if channel is not None:
@@ -173,12 +182,17 @@ class ChannelForm(forms.Form):
                     "mandatory": channel.mandatory,
                     "quiet_start": channel.quiet_start,
                     "quiet_end": channel.quiet_end,
+                    "internal": channel.internal,
                     **(channel.settings or {}),
                 },
             )
         super().__init__(*args, **kwargs)
         self.kind = kind
         self.channel = channel
+        # Only group administrators see (and may set) the internal switch.
+        self.base_names = [*CHANNEL_BASE_FIELDS, *(["internal"] if allow_internal else [])]
+        if not allow_internal:
+            del self.fields["internal"]
         bu = self.fields["business_unit"]
         assert isinstance(bu, forms.ModelChoiceField)
         bu.queryset = business_units
@@ -225,7 +239,10 @@ class ChannelForm(forms.Form):
         return FAMILY_OF_KIND[ChannelKind(self.kind)]
 
     def base_fields_bound(self) -> list[forms.BoundField]:
-        return [self[n] for n in CHANNEL_BASE_FIELDS]
+        return [self[n] for n in self.base_names]
+
+    def _internal(self) -> dict[str, Any]:
+        return {"internal": self.cleaned_data["internal"]} if "internal" in self.fields else {}
 
     def setting_fields_bound(self) -> list[forms.BoundField]:
         return [self[n] for n in self.setting_names]
@@ -259,6 +276,7 @@ class ChannelForm(forms.Form):
             "quiet_start": d["quiet_start"],
             "quiet_end": d["quiet_end"],
             "settings": self.settings_data(),
+            **self._internal(),
         }
 
     def update_data(self) -> dict[str, Any]:
@@ -270,6 +288,7 @@ class ChannelForm(forms.Form):
             "quiet_start": d["quiet_start"],
             "quiet_end": d["quiet_end"],
             "settings": self.settings_data(),
+            **self._internal(),
         }
 
 

@@ -64,6 +64,16 @@ class Channel(models.Model):
         _("mandatory"), default=False, help_text=_("Users cannot switch this channel off.")
     )
     settings = models.JSONField(_("settings"), default=dict, blank=True)
+    # Like a webhook subscription's: lets the channel reach loopback/private addresses (an
+    # SMTP relay in the company network). Only group administrators set it (notify.actions).
+    internal = models.BooleanField(
+        _("internal addresses allowed"),
+        default=False,
+        help_text=_(
+            "Allow a private or local address (e.g. the company's own SMTP relay). Only "
+            "group administrators may set this."
+        ),
+    )
     secrets_blob = models.BinaryField(default=b"", editable=False)
     secrets_key_id = models.CharField(max_length=32, blank=True, editable=False)
     # SMS and robot messages are held back during quiet hours (recipient's local time).

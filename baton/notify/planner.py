@@ -22,9 +22,11 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from baton.access import authz
+from baton.access.authz import Perm
 from baton.access.models import Role, RoleAssignment, User
 from baton.core.workdays import add_working_days, is_working_day
-from baton.handover.models import CaseState, HandoverTask, TaskState
+from baton.handover.models import CaseState, ExitCase, HandoverTask, TaskState
 from baton.notify.models import (
     Audience,
     Channel,
@@ -115,6 +117,22 @@ class People:
             uid: set(off) for uid, off in Preference.objects.values_list("user_id", "disabled")
         }
         self._covering: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._sees: dict[tuple[int, int], bool] = {}
+        self._users: dict[int, User] = {}
+
+    def may_know(self, user_id: int, case: _CaseRow) -> bool:
+        """Whether the user may know of a hidden pre-resignation handover: the authorization
+        rule itself (`authz.disclosed_q` through the case's visibility), asked only for hidden
+        cases — a few — so the sweep's cost does not change for the others."""
+        key = (user_id, case.id)
+        if key not in self._sees:
+            user = self._users.get(user_id)
+            if user is None:
+                user = self._users[user_id] = User.objects.get(pk=user_id)
+            self._sees[key] = authz.visible_to(
+                user, Perm.CASE_VIEW, ExitCase.objects.filter(pk=case.id)
+            ).exists()
+        return self._sees[key]
 
     def covering(self, roles: Iterable[str], case: _CaseRow) -> tuple[int, ...]:
         """Users holding one of `roles` over the case's leaver (cached per case)."""
@@ -145,7 +163,9 @@ class _CaseRow:
     business_unit_id: int
     legal_entity_id: int
     department_id: int
-    hidden_from_leaver: bool
+    # A confidential pre-resignation handover not yet revealed: nothing about it reaches
+    # anyone who may not approve the exit (nor the leaver) until HR reveals it.
+    hidden: bool
 
 
 class Channels:
@@ -195,9 +215,8 @@ def recipients(
         uid = people.user_of_employee.get(case.employee_id)
         if uid:
             found.append(uid)
-    leaver = people.user_of_employee.get(case.employee_id)
     return tuple(
-        u for u in found if u in people.active and not (case.hidden_from_leaver and u == leaver)
+        u for u in found if u in people.active and (not case.hidden or people.may_know(u, case))
     )
 
 

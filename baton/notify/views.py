@@ -285,7 +285,13 @@ def channel_create(request: AuthedRequest, kind: str) -> HttpResponse:
     scope = _manage_scope(user)
     # HR of a business unit configures its unit's channels: that unit is the starting choice.
     initial = {} if scope.everything else {"business_unit": bus.first()}
-    form = ChannelForm(request.POST or None, kind=kind, business_units=bus, initial=initial)
+    form = ChannelForm(
+        request.POST or None,
+        kind=kind,
+        business_units=bus,
+        initial=initial,
+        allow_internal=actions.may_allow_internal(user),
+    )
 
     def create() -> Channel:
         data = form.create_data()
@@ -318,6 +324,7 @@ def channel_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         business_units=bus,
         channel=channel,
         secrets_set=selectors.secrets_set(channel),
+        allow_internal=actions.may_allow_internal(user),
     )
     if request.method == "POST":
         done = _run_form(
@@ -328,6 +335,8 @@ def channel_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         )
         if done is not None:
             messages.success(request, _("Channel “%(name)s” saved.") % {"name": done.name})
+            for notice in getattr(done, "notices", ()):
+                messages.warning(request, notice)
             return redirect(f"{reverse('notify:channels')}#channel-{channel.pk}")
     title = _("Channel %(name)s") % {"name": channel.name}
     return _channel_page(request, form, title, _form_status(request, form))

@@ -530,6 +530,9 @@ def get_group(request: HttpRequest) -> Any:
 
 @router.patch("/group", response=GroupOut, operation_id="update_group", tags=["group"])
 def update_group(request: HttpRequest, payload: GroupPatch) -> Any:
+    # Neither field may be empty: null leaves it as it is (a null pattern was a 500).
     return actions.update_group(
-        Group.objects.get(), payload.model_dump(exclude_unset=True), acting_user=request.user
+        Group.objects.get(),
+        payload.model_dump(exclude_unset=True, exclude_none=True),
+        acting_user=request.user,
     )

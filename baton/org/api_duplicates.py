@@ -17,7 +17,7 @@ from baton.org.models import Employee, EmployeeStatus
 router = Router(tags=["duplicates"])
 
 
-class Ref(Schema):
+class DuplicateRef(Schema):
     id: int
     name: str
 
@@ -27,8 +27,8 @@ class DuplicateRecordOut(Schema):
     employee_number: str
     name: str
     status: EmployeeStatus
-    business_unit: Ref
-    department: Ref
+    business_unit: DuplicateRef
+    department: DuplicateRef
     id_number_hint: str
 
 

@@ -94,9 +94,9 @@ TEMPLATES = ALL - {"it", "finance"}
 # checklists bound inside its BU).
 TEMPLATE_MANAGE = ADMIN
 TEMPLATE_PROPOSE = TEMPLATES - {"auditor"}
-# The target's position's knowledge map: those who manage checklists or cases, and the holder.
-# (HR with case or checklist rights, the R&D head over the positions in his subtree).
-KNOWLEDGE_TARGET = frozenset({"admin", "hrbp.cloud", "hrbp.devices", "head.rd", "employee"})
+# The knowledge the target contributed: HR with case or checklist rights over the target (not
+# another unit's HR), the R&D head who approves the target's exit, and the position's holder.
+KNOWLEDGE_TARGET = frozenset({"admin", "hrbp.cloud", "head.rd", "employee"})
 # Notifications: everyone has an inbox; HR (and group admins) manage channels and rules and,
 # with auditors, read the delivery log. Channels follow their business unit.
 NOTIFY_MANAGE = frozenset({"admin", "hrbp.cloud", "hrbp.devices"})
@@ -268,7 +268,9 @@ class World:
             "kind": "email",
             "business_unit_id": bu,
             "settings": {
-                "host": "127.0.0.1",
+                # A name (not resolved when saved), not 127.0.0.1: HR may not point a channel
+                # at an internal address.
+                "host": "smtp.hx.invalid",
                 "port": 2525,
                 "from_email": "hr@hx.example",
                 "username": "baton",
@@ -448,6 +450,7 @@ def _build_notify(w: World) -> None:
         {
             "name": "云软件邮件",
             "kind": "email",
+            "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
             "business_unit_id": w.ids["bu"],
             "settings": {
                 "host": "127.0.0.1",
@@ -1265,3 +1268,83 @@ def test_matrix(op_id: str, method: str, path: str, world: World, client_as: Any
             assert status in (403, 404), label
             if method != "GET":
                 assert AuditEntry.objects.count() == before, f"{label}: denied but wrote"
+
+
+# ---- a hidden pre-resignation handover: seen only by those who may approve the exit
+
+HIDDEN_CASE_READS: list[tuple[str, str]] = [
+    ("GET", "/api/handover/cases/{case}"),
+    ("GET", "/api/handover/tasks/{it_task}"),
+    ("GET", "/api/handover/tasks/{finance_task}"),
+    ("GET", "/api/handover/tasks/{received}"),
+    ("GET", "/api/handover/cases/{case}/documents"),
+    ("GET", "/handover/cases/{case}/"),
+    ("GET", "/handover/tasks/{it_task}/"),
+]
+HIDDEN_CASE_WRITES: list[tuple[str, str]] = [
+    ("POST", "/api/handover/tasks/{it_task}/start"),
+    ("PATCH", "/api/handover/tasks/{it_task}/work"),
+    ("POST", "/api/handover/tasks/{finance_task}/start"),
+    ("POST", "/api/handover/tasks/{received}/start"),
+]
+
+
+@pytest.fixture
+def hidden_case(world: World) -> dict[str, int]:
+    """The target's confidential pre-resignation handover, approved by HR, not revealed (the
+    peer is the successor, so receives items)."""
+    packs.install(acting_user=world.users["admin"])
+    hr = world.users["hrbp.cloud"]
+    peer = Employee.objects.get(pk=world.users["receiver"].employee_id)
+    case = ho_actions.open_case(
+        world.target,
+        acting_user=hr,
+        exit_type="resignation",
+        last_working_day=LAST_DAY,
+        confidential=True,
+        successor=peer,
+        submit=True,
+    )
+    case = ho_actions.approve_case(case, acting_user=hr)
+    received = case.tasks.filter(receiver=peer).exclude(owner_queue__gt="").first()
+    assert received is not None
+    return {
+        "case": case.pk,
+        "it_task": case.tasks.filter(owner_queue="it").first().pk,  # type: ignore[union-attr]
+        "finance_task": case.tasks.filter(owner_queue="finance").first().pk,  # type: ignore[union-attr]
+        "received": received.pk,
+    }
+
+
+@pytest.mark.parametrize("role", sorted(ALL))
+def test_hidden_case_is_seen_only_by_who_may_approve_it(
+    role: str, hidden_case: dict[str, int], world: World, client_as: Any
+) -> None:
+    """Every read of the case or its tasks — by id, in lists, through a queue, as a receiver —
+    answers as if it did not exist, and every write is refused without writing, for everyone
+    but those who may approve the exit; the leaver's record still says active."""
+    client = client_as(role)
+    may_know = role in CASE_APPROVE_TARGET
+    for method, path in HIDDEN_CASE_READS:
+        status = client.generic(method, path.format(**hidden_case)).status_code
+        label = f"{method} {path} as {role} → {status}"
+        # (403 only where the role has no right to such reads at all, saying nothing.)
+        assert (status == 200) if may_know else (status in (403, 404)), label
+    listed = client.get(f"/api/handover/tasks?case={hidden_case['case']}&limit=500")
+    if listed.status_code == 200:
+        assert (listed.json()["count"] > 0) == may_know, role
+    cases = client.get("/api/handover/cases?limit=500")
+    if cases.status_code == 200:
+        ids = {c["id"] for c in cases.json()["items"]}
+        assert (hidden_case["case"] in ids) == may_know, role
+    for method, path in HIDDEN_CASE_WRITES:
+        before = AuditEntry.objects.count()
+        body = json.dumps({"note": "矩阵"}) if method == "PATCH" else None
+        url = path.format(**hidden_case)
+        response = client.generic(method, url, body or "", content_type="application/json")
+        if not may_know:
+            assert response.status_code in (403, 404), f"{method} {url} as {role}"
+            assert AuditEntry.objects.count() == before, f"{method} {url} as {role}: wrote"
+    employee = client.get(f"/api/org/employees/{world.target.pk}")
+    if employee.status_code == 200:
+        assert employee.json()["status"] == "active", role

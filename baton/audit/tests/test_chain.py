@@ -94,7 +94,8 @@ def test_inserted_entry_is_detected(chain: list[AuditEntry]) -> None:
     forged.id = last.id
     forged.entry_hash = "e" * 64
     forged.save(force_insert=True)
-    assert not trail.verify().ok
+    result = trail.verify()
+    assert (result.ok, result.broken_id, result.reason) == (False, last.id, "entry fields changed")
 
 
 def test_reordered_entries_are_detected(chain: list[AuditEntry]) -> None:
@@ -102,7 +103,8 @@ def test_reordered_entries_are_detected(chain: list[AuditEntry]) -> None:
     _sql("UPDATE audit_auditentry SET id = -1 WHERE id = %s", [a.id])
     _sql("UPDATE audit_auditentry SET id = %s WHERE id = %s", [a.id, b.id])
     _sql("UPDATE audit_auditentry SET id = %s WHERE id = -1", [b.id])
-    assert trail.verify().broken_id == a.id
+    result = trail.verify()
+    assert (result.broken_id, result.reason) == (a.id, "does not follow the previous entry")
 
 
 def test_scrubbing_personal_data_keeps_the_chain(

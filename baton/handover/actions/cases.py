@@ -38,6 +38,9 @@ from baton.org.models import Department, Employee, EmployeeStatus
 
 # ---------------------------------------------------------------- cases
 
+# Once approved, the leaver is departing (until the case closes, is withdrawn or cancelled).
+APPROVED_STATES = (CaseState.APPROVED, CaseState.HANDOVER, CaseState.CLEARED)
+
 
 def _manager_chain(employee: Employee) -> list[Employee]:
     """The leaver's managers upwards, then department heads upwards, skipping the leaver."""
@@ -225,6 +228,8 @@ def _join_hidden_case(
         },
         extra={"joined": "resignation"},
     )
+    if case.state in APPROVED_STATES:
+        _mark_departing(case, acting_user=acting_user)
     if case.state == CaseState.DRAFT:
         case = _transition(
             case,
@@ -348,16 +353,32 @@ def approve_case(
         },
     )
     trail.record_many([task_created(case, t) for t in tasks], actor=acting_user)
-    if employee.status not in (EmployeeStatus.DEPARTING, EmployeeStatus.DEPARTED):
-        base.update(
-            employee,
-            {"status": EmployeeStatus.DEPARTING},
-            acting_user=acting_user,
-            event=E.EMPLOYEE_UPDATED,
-            allowed={"status"},
-            extra={"case": case.pk},
-        )
+    _mark_departing(case, acting_user=acting_user)
     return case
+
+
+def is_hidden(case: ExitCase) -> bool:
+    """A confidential pre-resignation handover HR has not revealed yet."""
+    return case.confidential and case.revealed_at is None
+
+
+def _mark_departing(case: ExitCase, *, acting_user: Any) -> None:
+    """The leaver's record says 离职中 once their exit is approved — but for a hidden
+    pre-resignation handover only when HR reveals it. The stored status is what every list,
+    filter, counter, export, API answer and `employee.departing` event reads; keeping it
+    unchanged until the reveal means none of them can leak the case (rather than computing a
+    per-reader status in each of those places, where one missed would tell)."""
+    employee = case.employee
+    if is_hidden(case) or employee.status in (EmployeeStatus.DEPARTING, EmployeeStatus.DEPARTED):
+        return
+    base.update(
+        employee,
+        {"status": EmployeeStatus.DEPARTING},
+        acting_user=acting_user,
+        event=E.EMPLOYEE_UPDATED,
+        allowed={"status"},
+        extra={"case": case.pk},
+    )
 
 
 def task_created(case: ExitCase, task: HandoverTask, **extra: Any) -> trail.Change:
@@ -451,6 +472,8 @@ def reveal_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
     case.revealed_at = timezone.now()
     case.save(update_fields=["revealed_at", "updated_at"])
     trail.record(E.CASE_REVEALED, actor=acting_user, subject=case)
+    if case.state in APPROVED_STATES:
+        _mark_departing(case, acting_user=acting_user)
     return case
 
 
@@ -521,14 +544,7 @@ def restore_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
     case.save(update_fields=["state_before_stop"])
     case = _transition(case, back, E.CASE_REOPENED, acting_user=acting_user)
     if back in (CaseState.APPROVED, CaseState.HANDOVER):
-        base.update(
-            case.employee,
-            {"status": EmployeeStatus.DEPARTING},
-            acting_user=acting_user,
-            event=E.EMPLOYEE_UPDATED,
-            allowed={"status"},
-            extra={"case": case.pk},
-        )
+        _mark_departing(case, acting_user=acting_user)
     return case
 
 
@@ -603,6 +619,9 @@ def close_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
     _require_case(acting_user, case, Perm.CASE_MANAGE)
     if case.state != CaseState.CLEARED:
         raise Conflict(_("Only a cleared case can be closed."))
+    if is_hidden(case):
+        # Closing records the person as departed, for everyone to see: tell them first.
+        raise Conflict(_("Reveal the pre-resignation handover before closing the case."))
     case = _transition(
         case, CaseState.CLOSED, E.CASE_CLOSED, acting_user=acting_user, stamp="closed_at"
     )

@@ -322,6 +322,15 @@ def create_confirmation(
     return conf, raw
 
 
+def confirmation_link(raw: str) -> str:
+    """The link (site-relative) an outside party opens. The one-time token rides in the URL
+    fragment, which browsers never send: it stays out of web-server and proxy access logs, and
+    the page posts it in a form body."""
+    from django.urls import reverse
+
+    return f"{reverse('public:confirm')}#{raw}"
+
+
 def find_confirmation(raw: str) -> ExternalConfirmation:
     """The confirmation behind a link, or an error that explains itself."""
     conf = (

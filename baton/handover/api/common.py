@@ -16,18 +16,13 @@ from baton.access import authz
 from baton.access.authz import Perm
 from baton.access.models import TokenScope
 from baton.core.api_crud import paginate
+from baton.core.api_errors import ErrorOut  # noqa: F401  (re-exported to the routers)
 from baton.core.http import AuthedRequest
 from baton.handover.models import (
     ChecklistTemplate,
     ExitCase,
     HandoverTask,
 )
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]]
-
 
 # ---------------------------------------------------------------- helpers
 

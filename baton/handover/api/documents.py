@@ -258,7 +258,7 @@ def create_confirmation(request: AuthedRequest, task_id: int, payload: Confirmat
         recipient_email=payload.recipient_email,
         valid_days=payload.valid_days,
     )
-    conf.url = reverse("public:confirm", kwargs={"token": raw})  # type: ignore[attr-defined]
+    conf.url = actions.confirmation_link(raw)  # type: ignore[attr-defined]
     return Status(201, conf)
 
 

@@ -335,8 +335,8 @@ def test_external_confirmation_by_public_link(
     response = _json(employee, "POST", url, {"recipient_name": "某客户", "statement": "确认王五"})
     assert response.status_code == 201, response.content
     created = response.json()
-    assert created["url"].startswith("/confirm/") and created["status"] == "pending"
-    token = created["url"].split("/")[2]
+    assert created["url"].startswith("/confirm/#") and created["status"] == "pending"
+    token = created["url"].split("#")[1]  # in the fragment: never sent, never logged
     assert not ExternalConfirmation.objects.filter(token_hash=token).exists()  # only the hash
     listed = employee.get(url).json()
     assert listed["count"] == 1 and "url" not in listed["items"][0]

@@ -429,9 +429,14 @@ def test_knowledge_map_is_scoped(
     assert client_as("employee").get(f"/handover/knowledge/{other.pk}/").status_code == 404
     head = client_as("head.rd").get("/handover/knowledge/").content.decode()
     assert _link(mine) in head and _link(other) not in head
-    for hr in ("hrbp.devices", "admin"):
-        page = client_as(hr).get("/handover/knowledge/").content.decode()
-        assert _link(mine) in page and _link(other) in page
+    # HR reads the knowledge contributed within its own business unit only (issue 13).
+    page = client_as("admin").get("/handover/knowledge/").content.decode()
+    assert _link(mine) in page and _link(other) in page
+    page = client_as("hrbp.cloud").get("/handover/knowledge/").content.decode()
+    assert _link(mine) in page and _link(other) not in page
+    page = client_as("hrbp.devices").get("/handover/knowledge/").content.decode()
+    assert _link(mine) not in page and _link(other) in page
+    assert client_as("hrbp.devices").get(f"/handover/knowledge/{mine.pk}/").status_code == 404
     assert _link(mine) not in client_as("auditor").get("/handover/knowledge/").content.decode()
     assert client_as("auditor").get(f"/handover/knowledge/{mine.pk}/").status_code == 404
 

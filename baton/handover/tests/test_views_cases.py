@@ -646,30 +646,52 @@ def test_confirmation_link_flow(client_as: Any, sales_task: HandoverTask) -> Non
     shown = page(client.get(f"/handover/tasks/{sales_task.pk}/"))
     start = shown.index("http://127.0.0.1/confirm/")
     url = shown[start : shown.index("<", start)]
-    path = url.removeprefix("http://127.0.0.1")
-    assert f"{path}" not in page(client.get(f"/handover/tasks/{sales_task.pk}/"))  # shown once
+    path, _hash, raw = url.removeprefix("http://127.0.0.1").partition("#")
+    assert path == "/confirm/" and len(raw) > 20  # the token rides in the fragment
+    assert raw not in page(client.get(f"/handover/tasks/{sales_task.pk}/"))  # shown once
 
-    # The outside party: no account, CSRF-protected form.
+    # The outside party: no account, CSRF-protected forms. What a browser requests for the
+    # link is its path (the fragment is never sent); the page posts the token in the body.
     public = public_client(enforce_csrf_checks=True)
-    response = public.get(path)
+    requested: list[str] = []
+
+    def get(url: str) -> Any:
+        requested.append(url)
+        return public.get(url)
+
+    def post(url: str, data: dict[str, str]) -> Any:
+        requested.append(url)
+        return public.post(url, data)
+
+    response = get(path)
+    assert response.status_code == 200 and 'id="confirm-link-form"' in page(response)
+    assert raw not in page(response)  # the server never saw it
+    assert post(path, {"token": raw}).status_code == 403  # no CSRF token
+    csrf = public.cookies["csrftoken"].value
+    response = post(path, {"token": raw, "csrfmiddlewaretoken": csrf})
     assert response.status_code == 200
     body = page(response)
     assert "自 3 月 1 日起我方对接人为王五。" in body
     assert sales_task.case.legal_entity.name in body and "某客户 李总" in body
     assert "mainnav" not in body
-    assert public.post(path, {"answer": "yes"}).status_code == 403  # no CSRF token
-    token = public.cookies["csrftoken"].value
-    response = public.post(path, {"answer": "yes", "note": "确认", "csrfmiddlewaretoken": token})
+    assert (
+        ExternalConfirmation.objects.latest("pk").responded_at is None
+    )  # opening is not answering
+    response = post(
+        path, {"token": raw, "answer": "yes", "note": "确认", "csrfmiddlewaretoken": csrf}
+    )
     assert response.status_code == 200 and "Thank you" in page(response)
     conf = ExternalConfirmation.objects.latest("pk")
     assert conf.confirmed is True and conf.response_note == "确认" and conf.response_ip
     # Used links explain themselves with 410; garbage with 404.
-    again = public.post(path, {"answer": "no", "csrfmiddlewaretoken": token})
+    again = post(path, {"token": raw, "answer": "no", "csrfmiddlewaretoken": csrf})
     assert again.status_code == 410 and "only once" in page(again)
-    assert public.get(path).status_code == 410
-    assert public.get("/confirm/not-a-real-token/").status_code == 404
+    assert post(path, {"token": raw, "csrfmiddlewaretoken": csrf}).status_code == 410
+    assert post(path, {"token": "not-a-real-token", "csrfmiddlewaretoken": csrf}).status_code == 404
     conf.refresh_from_db()
     assert conf.confirmed is True
+    # The secret was in no requested path or query (what access logs record).
+    assert requested and not [u for u in requested if raw in u]
 
     # The owner sees the answer and can now submit.
     shown = page(client.get(f"/handover/tasks/{sales_task.pk}/"))
@@ -686,5 +708,23 @@ def test_expired_link_is_410(
     )
     later = timezone.now() + dt.timedelta(days=2)
     monkeypatch.setattr(timezone, "now", lambda: later)
-    response = public_client().get(f"/confirm/{raw}/")
+    response = public_client().post("/confirm/", {"token": raw})
     assert response.status_code == 410 and "expired" in page(response)
+
+
+def test_links_sent_before_the_fragment_still_work_once(
+    client_as: Any, sales_task: HandoverTask
+) -> None:
+    """`/confirm/<token>/` links already in mailboxes: the GET forwards to the fragment form
+    (without looking anything up), a page opened from one can still post its answer, once."""
+    owner = user_for(sales_task.case.employee)
+    _conf, raw = actions.create_confirmation(
+        sales_task, acting_user=owner, recipient_name="客户", statement="旧链接确认"
+    )
+    public = public_client()
+    response = public.get(f"/confirm/{raw}/")
+    assert response.status_code == 302 and response["Location"] == f"/confirm/#{raw}"
+    response = public.post(f"/confirm/{raw}/", {"answer": "yes"})
+    assert response.status_code == 200 and "Thank you" in page(response)
+    assert public.post("/confirm/", {"token": raw}).status_code == 410
+    assert public.post(f"/confirm/{raw}/", {"answer": "no"}).status_code == 410

@@ -114,6 +114,7 @@ def email_channel(catcher: Any, case: ExitCase, admin: Any) -> Any:
         {
             "name": "云软件邮件",
             "kind": "email",
+            "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
             "business_unit_id": case.business_unit_id,
             "settings": {"host": "127.0.0.1", "port": catcher.port, "from_email": "hr@hx.example"},
         },

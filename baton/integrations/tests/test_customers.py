@@ -237,7 +237,7 @@ def test_reassigning_costs_the_same_queries_for_5_or_200_customers(
 
 
 def _link(text: str) -> str:
-    found = re.search(re.escape(settings.BATON_PUBLIC_URL) + r"(/confirm/[\w-]+/)", text)
+    found = re.search(re.escape(settings.BATON_PUBLIC_URL) + r"(/confirm/#[\w-]+)", text)
     assert found, text
     return found.group(1)
 
@@ -287,10 +287,13 @@ def test_letters_in_the_customers_language_with_a_working_link(
     assert "Email: " in _body(mails[english.contact_email])[0]
 
     # The link opens the confirmation page; confirming answers the customer's item.
-    path = _link(_body(mails[chinese.contact_email])[0])
-    page = client.get(path)
+    # (The token is in the link's fragment, which the page posts: it is in no requested URL.)
+    path, _hash, raw = _link(_body(mails[chinese.contact_email])[0]).partition("#")
+    assert client.get(path).status_code == 200
+    page = client.post(path, {"token": raw})
     assert page.status_code == 200 and manager.name in page.content.decode()
-    assert client.post(path, {"answer": "yes", "note": "收到"}).status_code == 200
+    answer = {"token": raw, "answer": "yes", "note": "收到"}
+    assert client.post(path, answer).status_code == 200
     task = HandoverTask.objects.get(pk=chinese.task_id)
     assert task.state == "in_progress" and missing_evidence(task) == []
     conf = ExternalConfirmation.objects.get(task=task)

@@ -34,6 +34,7 @@ from baton.notify.channels.base import (
     require,
     trim,
     unexpected,
+    url_destination,
 )
 
 DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com/"
@@ -139,6 +140,9 @@ class AliyunSmsAdapter:
         for name, default in self.defaults.items():
             merged[name] = merged[name] or default
         return merged
+
+    def destinations(self, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        return [url_destination("endpoint", self._settings(settings)["endpoint"])]
 
     def check_config(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
         merged = self._settings(settings)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 from urllib.parse import urlsplit
@@ -15,12 +18,34 @@ from urllib.parse import urlsplit
 import httpx
 from django.utils.translation import gettext as _
 
+from baton.core import outbound
+
 # Provider calls: short timeouts, never follow redirects (a redirect is a misconfiguration).
 HTTP_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
+# Whether the adapters may reach private or local addresses: only for a channel a group
+# administrator marked internal (`delivery.send_via` sets it from the channel). Anything else —
+# an adapter called without a channel included — gets the outbound guard's default: public
+# addresses only, checked on the address actually connected to.
+_internal: ContextVar[bool] = ContextVar("baton_notify_internal", default=False)
+
+
+@contextmanager
+def internal_destinations(allowed: bool) -> Iterator[None]:
+    """Within: the adapters' calls may (True) or may not reach internal addresses."""
+    token = _internal.set(allowed)
+    try:
+        yield
+    finally:
+        _internal.reset(token)
+
+
+def internal_allowed() -> bool:
+    return _internal.get()
+
 
 def http_client() -> httpx.Client:
-    return httpx.Client(timeout=HTTP_TIMEOUT, follow_redirects=False, trust_env=False)
+    return outbound.client(internal=internal_allowed(), timeout=HTTP_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -74,6 +99,11 @@ class Adapter(Protocol):
 
     def check_config(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
         """Raise ConfigError naming the first missing or malformed field."""
+
+    def destinations(self, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        """Where sending connects to: (settings field, URL — smtp://host:port for mail), for
+        the outbound guard and for binding the stored secrets to their host."""
+        ...
 
     def send(
         self,
@@ -136,6 +166,18 @@ def check_url(value: str, field_name: str) -> None:
         )
 
 
+def url_destination(field_name: str, url: str) -> tuple[str, str]:
+    """(settings field, URL) of a provider URL, for the outbound guard."""
+    return field_name, url
+
+
+def refused(exc: outbound.Refused) -> SendResult:
+    """The outbound guard refused the destination: nothing was sent, and nothing is echoed."""
+    return SendResult(
+        ok=False, retryable=isinstance(exc, outbound.Unresolvable), error=str(exc), response=""
+    )
+
+
 def transport_failure(exc: httpx.HTTPError, service: str) -> SendResult:
     """A network-level failure as a result: retryable unless the URL itself is unusable."""
     detail = str(exc) or type(exc).__name__
@@ -162,6 +204,8 @@ def post(service: str, url: str, **kwargs: Any) -> httpx.Response | SendResult:
     try:
         with http_client() as client:
             return client.post(url, **kwargs)
+    except outbound.Refused as exc:
+        return refused(exc)
     except httpx.InvalidURL as exc:
         return SendResult(ok=False, retryable=False, error=str(exc))
     except httpx.HTTPError as exc:

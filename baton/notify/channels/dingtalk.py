@@ -31,6 +31,7 @@ from baton.notify.channels.base import (
     require,
     trim,
     unexpected,
+    url_destination,
 )
 
 DEFAULT_URL = "https://oapi.dingtalk.com/robot/send"
@@ -74,6 +75,9 @@ class DingTalkAdapter:
 
     def _url(self, settings: dict[str, Any]) -> str:
         return str(settings.get("url") or "").strip() or DEFAULT_URL
+
+    def destinations(self, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        return [url_destination("url", self._url(settings))]
 
     def check_config(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
         url = self._url(settings)

@@ -14,7 +14,16 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from baton.notify.channels.base import ConfigError, Message, Recipient, SendResult, trim
+from baton.core import outbound
+from baton.notify.channels.base import (
+    ConfigError,
+    Message,
+    Recipient,
+    SendResult,
+    internal_allowed,
+    refused,
+    trim,
+)
 
 SECURITY = ("none", "starttls", "ssl")
 
@@ -26,6 +35,17 @@ class EmailAdapter:
     secret_fields: ClassVar[tuple[str, ...]] = ()
     optional_fields: ClassVar[tuple[str, ...]] = ("username", "security")
     optional_secrets: ClassVar[tuple[str, ...]] = ("password",)
+
+    def destinations(self, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        host = str(settings.get("host", "")).strip()
+        return [
+            (
+                "host",
+                f"smtp://[{host}]:{settings.get('port', '')}"
+                if ":" in host
+                else f"smtp://{host}:{settings.get('port', '')}",
+            )
+        ]
 
     def check_config(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
         if not str(settings.get("host", "")).strip():
@@ -88,13 +108,17 @@ class EmailAdapter:
         security = settings.get("security", "none")
         host, port = settings["host"], int(settings["port"])
         try:
-            smtp_class = smtplib.SMTP_SSL if security == "ssl" else smtplib.SMTP
-            with smtp_class(host, port, timeout=15) as smtp:
+            # Through the outbound guard: the SMTP host is resolved once, checked, and the
+            # connection made to the checked address (an SMTP host is no port scanner).
+            smtp_class = outbound.SMTP_SSL if security == "ssl" else outbound.SMTP
+            with smtp_class(host, port, timeout=15, internal=internal_allowed()) as smtp:
                 if security == "starttls":
                     smtp.starttls(context=ssl.create_default_context())
                 if settings.get("username"):
                     smtp.login(settings["username"], secrets.get("password", ""))
                 smtp.send_message(mail)
+        except outbound.Refused as exc:
+            return refused(exc)
         except smtplib.SMTPAuthenticationError as exc:
             return SendResult(
                 ok=False,

@@ -30,6 +30,7 @@ from baton.notify.channels.base import (
     require,
     trim,
     unexpected,
+    url_destination,
 )
 
 HOOK_PREFIX = "/open-apis/bot/v2/hook/"
@@ -57,6 +58,9 @@ class FeishuAdapter:
     label = gettext_lazy("Feishu / Lark bot")
     setting_fields: ClassVar[tuple[str, ...]] = ("url",)
     secret_fields: ClassVar[tuple[str, ...]] = ("sign_secret",)
+
+    def destinations(self, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        return [url_destination("url", str(settings.get("url", "")).strip())]
 
     def check_config(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
         require(settings, secrets, self)

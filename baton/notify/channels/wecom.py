@@ -25,6 +25,7 @@ from baton.notify.channels.base import (
     require,
     trim,
     unexpected,
+    url_destination,
 )
 
 DEFAULT_URL = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"
@@ -64,6 +65,9 @@ class WeComAdapter:
 
     def _url(self, settings: dict[str, Any]) -> str:
         return str(settings.get("url") or "").strip() or DEFAULT_URL
+
+    def destinations(self, settings: dict[str, Any]) -> list[tuple[str, str]]:
+        return [url_destination("url", self._url(settings))]
 
     def check_config(self, settings: dict[str, Any], secrets: dict[str, str]) -> None:
         url = self._url(settings)

@@ -75,6 +75,7 @@ def test_bell_centre_and_channel_test_work_in_place(open_tab: Any) -> None:
         {
             "name": "集团邮件",
             "kind": "email",
+            "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
             "settings": {
                 "host": "127.0.0.1",
                 "port": _closed_port(),

@@ -37,6 +37,7 @@ def _aliyun(users: dict[str, Any], server: AliyunSmsServer, secret: str = SK) ->
         {
             "name": "阿里云短信",
             "kind": "sms_aliyun",
+            "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
             "settings": {
                 "endpoint": server.url,
                 "access_key_id": AK,
@@ -120,6 +121,7 @@ def test_unknown_phone_number_is_reported_not_retried(
             {
                 "name": "腾讯云短信",
                 "kind": "sms_tencent",
+                "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
                 "settings": {
                     "endpoint": server.url,
                     "secret_id": "AKID-demo",
@@ -144,7 +146,12 @@ def test_escalation_reaches_the_hr_robot_group_signed(
     secret = "SEC" + "0" * 40
     with DingTalkRobotServer(access_token="tok", sign_secret=secret) as server:
         actions.create_channel(
-            {"name": "HR 钉钉群", "kind": "dingtalk", "settings": {"url": server.url}},
+            {
+                "name": "HR 钉钉群",
+                "kind": "dingtalk",
+                "internal": True,  # the stand-in on 127.0.0.1 (an administrator allows it)
+                "settings": {"url": server.url},
+            },
             {"access_token": "tok", "sign_secret": secret},
             acting_user=users["admin"],
         )

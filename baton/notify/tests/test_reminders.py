@@ -44,6 +44,7 @@ def email_channel(users: dict[str, Any], catcher: MailCatcher) -> Channel:
         {
             "name": "Mail",
             "kind": "email",
+            "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
             "settings": {"host": "127.0.0.1", "port": catcher.port, "from_email": "hr@hx.example"},
         },
         {},
@@ -156,6 +157,7 @@ def test_provider_errors_retry_with_backoff_then_fail(
         {
             "name": "Mail",
             "kind": "email",
+            "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
             "settings": {"host": "127.0.0.1", "port": dead_port, "from_email": "hr@hx.example"},
         },
         {},
@@ -188,6 +190,7 @@ def test_wrong_smtp_password_is_a_clear_error_on_the_channel(users: dict[str, An
             {
                 "name": "Mail",
                 "kind": "email",
+                "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
                 "settings": {
                     "host": "127.0.0.1",
                     "port": c.port,

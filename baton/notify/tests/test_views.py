@@ -98,6 +98,8 @@ def email_data(port: int, **extra: Any) -> dict[str, Any]:
         "port": str(port),
         "from_email": "hr@hx.example",
         "security": "none",
+        # The local mail catcher: allowed by the group administrator (HR do not see the switch).
+        "internal": "on",
         **extra,
     }
 
@@ -236,6 +238,7 @@ def test_preferences_switch_channels_and_show_the_organisations_rules(
         {
             "name": "Mail",
             "kind": "email",
+            "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
             "settings": {"host": "127.0.0.1", "port": catcher.port, "from_email": "hr@hx.example"},
         },
         {},
@@ -277,6 +280,7 @@ def test_channel_list_shows_state_per_family_and_not_configured(
         {
             "name": "Group mail",
             "kind": "email",
+            "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
             "mandatory": True,
             "settings": {"host": "127.0.0.1", "port": catcher.port, "from_email": "hr@hx.example"},
         },
@@ -327,7 +331,10 @@ def test_hrbp_cannot_create_a_group_wide_channel(client_as: Any, users: dict[str
     # Their own business unit's channel is theirs to set up (the form starts with it).
     bu = Employee.objects.get(pk=users["employee"].employee_id).business_unit_id
     assert f'<option value="{bu}" selected>' in text(client.get("/settings/channels/new/email/"))
-    response = client.post("/settings/channels/new/email/", email_data(25, business_unit=bu))
+    response = client.post(
+        "/settings/channels/new/email/",
+        email_data(25, business_unit=bu, host="smtp.hx.invalid"),
+    )
     assert response.status_code == 302
     assert Channel.objects.get().business_unit_id == bu
     # Another unit is not in the list to choose from.

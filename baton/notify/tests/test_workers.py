@@ -102,6 +102,7 @@ def _email_channel(admin: Any, port: int) -> None:
         {
             "name": "Mail",
             "kind": "email",
+            "internal": True,  # a local server on 127.0.0.1 (an administrator allows it)
             "settings": {"host": "127.0.0.1", "port": port, "from_email": "hr@hx.example"},
         },
         {},
