@@ -7,6 +7,8 @@ from baton.core import views as core_views
 from baton.core.api_errors import not_found as api_not_found
 from baton.handover.urls import public_urlpatterns
 
+handler500 = core_views.server_error
+
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("api/", api.urls),

@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
+from django.db import OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from baton.access import authz
@@ -49,3 +52,21 @@ def home(request: HttpRequest) -> HttpResponse:
         ctx["departing"] = visible.filter(status="departing").count()
     ctx["me"] = getattr(user, "employee", None)
     return render(request, "core/home.html", ctx)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 handler. A write that found the database locked (SQLite while a large import
+    commits: one writer at a time) is no server fault but a busy server: 503 with Retry-After
+    and a translated message, as JSON under /api/, so a sign-in is told to retry, not that
+    Baton broke."""
+    exc = sys.exc_info()[1]
+    if not (isinstance(exc, OperationalError) and "locked" in str(exc)):
+        return defaults.server_error(request)
+    message = _("Baton is busy writing a large change. Please try again in a few seconds.")
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"detail": message, "errors": {}}, status=503)
+    else:
+        response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+    response["Retry-After"] = "5"
+    return response
