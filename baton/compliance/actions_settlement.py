@@ -36,6 +36,7 @@ from baton.compliance.models.settlement import (
 )
 from baton.core.errors import Conflict, InvalidInput
 from baton.handover.models import DONE_TASK_STATES, CaseState, ExitCase
+from baton.handover.rules import is_leaver
 from baton.org.models import Employee
 
 INPUT_FIELDS = (
@@ -83,8 +84,7 @@ def viewer_role(user: Any, case: ExitCase) -> str | None:
     """How the user may read this case's settlement: "hr" (and acts), "finance" (records
     non-compete payments), "auditor" (reads), "leaver" (their own, once approved) or None.
     `case` must already be visible to the user (fetched with `authz.get_for`)."""
-    me = authz.access_for(user).employee_id
-    if me is not None and me == case.employee_id:
+    if is_leaver(user, case):
         return "leaver"
     if authz.visible_to(user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=case.pk)).exists():
         return "hr"
@@ -127,7 +127,7 @@ def readable(user: Any, case: ExitCase) -> tuple[str, Settlement | None]:
 
 
 def _require_hr(user: Any, case: ExitCase) -> None:
-    if authz.access_for(user).employee_id == case.employee_id:
+    if is_leaver(user, case):
         raise PermissionDenied(_("Nobody settles their own exit."))
     if viewer_role(user, case) != "hr":
         raise PermissionDenied(_("Only HR over the leaver calculates and approves a settlement."))
@@ -183,7 +183,8 @@ def _clean(data: Mapping[str, Any]) -> dict[str, Any]:
                 d = Decimal(str(value if value not in (None, "") else 0))
             except InvalidOperation:
                 raise InvalidInput.field(name, _("Enter a number of days.")) from None
-            if not d.is_finite() or d < 0 or d > 366 or d != d.quantize(Decimal("0.1")):
+            # Leave is taken in whole and half days.
+            if not d.is_finite() or d < 0 or d > 366 or (d * 2) % 1 != 0:
                 raise InvalidInput.field(name, _("Enter days from 0 to 366 (halves allowed)."))
             out[name] = d
         elif name == "note":
@@ -507,7 +508,7 @@ def record_non_compete_payment(
     )
     s = p.non_compete.settlement
     case = s.case
-    if authz.access_for(acting_user).employee_id == case.employee_id:
+    if is_leaver(acting_user, case):
         raise PermissionDenied(_("Nobody settles their own exit."))
     if viewer_role(acting_user, case) not in ("hr", "finance"):
         raise PermissionDenied(_("Only HR or finance over the leaver records payments."))
