@@ -29,7 +29,6 @@ from baton.imports.api import router as imports_router
 from baton.integrations.api import router as integrations_router
 from baton.notify.api import router as notify_router
 from baton.org.api import router as org_router
-from baton.org.api_duplicates import router as org_duplicates_router
 
 
 class BatonAPI(NinjaAPI):
@@ -52,7 +51,6 @@ api = BatonAPI(
     parser=ObjectParser(),
 )
 api.add_router("/org", org_router)
-api.add_router("/org", org_duplicates_router)
 api.add_router("/access", access_router)
 api.add_router("/audit", audit_router)
 api.add_router("/handover", handover_router)

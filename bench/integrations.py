@@ -41,7 +41,7 @@ def approval_with_crm_pull(p: Any, runs: int) -> None:
     from baton.access.models import User
     from baton.handover import actions
     from baton.handover.models import ExitCase
-    from baton.integrations import business
+    from baton.integrations.actions import business
     from baton.integrations.models import BusinessItem, DataPull
     from baton.integrations.testing.bizserver import BizServer, connect
     from baton.org.models import Employee

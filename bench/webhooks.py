@@ -33,7 +33,7 @@ def outbox(p: Any) -> None:
     from django.utils import timezone
 
     from baton.access.models import User
-    from baton.integrations import actions
+    from baton.integrations.actions import webhooks as webhook_actions
     from baton.integrations.models import Event, WebhookDelivery
     from baton.integrations.testing.receiver import Receiver
 
@@ -45,11 +45,11 @@ def outbox(p: Any) -> None:
     from baton.integrations.models import Subscription
 
     for other in Subscription.objects.filter(active=True):
-        actions.update_subscription(other, {"active": False}, acting_user=admin)
+        webhook_actions.update_subscription(other, {"active": False}, acting_user=admin)
     with Receiver(record=False) as receiver:
         ceiling = _client_ceiling(receiver.url)
         receiver.count = 0
-        actions.create_subscription(
+        webhook_actions.create_subscription(
             {"name": "bench", "url": receiver.url, "event_types": ["bench.*"], "internal": True},
             acting_user=admin,
         )

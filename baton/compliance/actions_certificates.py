@@ -23,8 +23,8 @@ from baton.access import authz
 from baton.access.authz import Perm
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
+from baton.compliance import actions_deadlines
 from baton.compliance import certificates as docs
-from baton.compliance import deadlines
 from baton.compliance.models import (
     Certificate,
     CertificateKind,
@@ -34,8 +34,8 @@ from baton.compliance.models import (
 )
 from baton.core.errors import Conflict, InvalidInput
 from baton.handover import crypto
-from baton.handover.actions.cases import _require_case
 from baton.handover.models import CaseState, ExitCase
+from baton.handover.rules import require_case
 
 # A resignation needs no employer approval (LCL 37): once submitted, the certificate is due on
 # the last day whatever happens to the approval or the handover.
@@ -193,7 +193,7 @@ def issue_certificate(
     JP 退職証明書, `items` are the items the worker asked for (and `wage` / `reason` their text);
     nothing else is stated."""
     case = _lock_case(case)
-    _require_case(acting_user, case, Perm.CASE_MANAGE)
+    require_case(acting_user, case, Perm.CASE_MANAGE)
     if case.state not in ISSUABLE_STATES:
         raise Conflict(_("The certificate is issued once the exit is submitted."))
     if case.confidential and case.revealed_at is None:
@@ -272,7 +272,7 @@ def issue_certificate(
             "handover_state": case.state,
         },
     )
-    deadlines.complete_for_case(
+    actions_deadlines.complete_for_case(
         case,
         DeadlineKind.CERTIFICATE,
         acting_user=acting_user,
@@ -288,7 +288,7 @@ def hold_certificate(case: ExitCase, *, acting_user: Any, reason: str = "") -> N
     own (call this outside any other transaction), so the refusal leaves its trace."""
     with transaction.atomic():
         locked = _lock_case(case)
-        _require_case(acting_user, locked, Perm.CASE_VIEW)
+        require_case(acting_user, locked, Perm.CASE_VIEW)
         trail.record(
             E.CERTIFICATE_HOLD_REFUSED,
             actor=acting_user,
@@ -346,7 +346,7 @@ def revoke_certificate(cert: Certificate, *, acting_user: Any, reason: str) -> C
     shows it as revoked. Nothing is deleted."""
     cert = Certificate.objects.select_for_update().get(pk=cert.pk)
     case = ExitCase.objects.get(pk=cert.case_id)
-    _require_case(acting_user, case, Perm.CASE_MANAGE)
+    require_case(acting_user, case, Perm.CASE_MANAGE)
     if cert.is_revoked:
         raise Conflict(_("This certificate is already revoked."))
     if not reason.strip():

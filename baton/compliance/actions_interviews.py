@@ -37,6 +37,7 @@ from baton.compliance.models import (
 )
 from baton.core.errors import Conflict, Gone, InvalidInput, NotFound
 from baton.handover.models import CaseState, ExitCase
+from baton.handover.rules import is_leaver
 
 LINK_DAYS = 14
 # An interview is held for a case that is under way or finished, not a draft or a stopped one.
@@ -250,7 +251,7 @@ def start_interview(
         acting_user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=case.pk)
     ).exists():
         raise PermissionDenied(_("Only HR who manage this exit case run its interview."))
-    if authz.access_for(acting_user).employee_id == case.employee_id:
+    if is_leaver(acting_user, case):
         raise PermissionDenied(_("Nobody manages their own exit case."))
     if case.state not in INTERVIEW_CASE_STATES:
         raise Conflict(
@@ -387,7 +388,7 @@ def answer_own(
 ) -> ExitInterview:
     """The leaver answers their own open interview while signed in."""
     interview = _lock_interview(interview)
-    if authz.access_for(acting_user).employee_id != interview.case.employee_id:
+    if not is_leaver(acting_user, interview.case):
         raise PermissionDenied(_("Only the employee answers their own exit interview."))
     if interview.state != InterviewState.OPEN:
         raise Conflict(_("This interview is already answered."))

@@ -23,6 +23,7 @@ from baton.compliance import terminations as T
 from baton.compliance.models.rules import CityParameter, Confidence, RuleSource, TerminationTerms
 from baton.core.errors import Conflict, InvalidInput
 from baton.handover.models import OPEN_CASE_STATES, CaseState, ExitCase
+from baton.handover.rules import is_leaver
 from baton.org.models import Contract
 
 __all__ = [
@@ -93,7 +94,7 @@ def _lock_case(case: ExitCase, acting_user: Any) -> ExitCase:
         acting_user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=case.pk)
     ).exists():
         raise PermissionDenied(_("Only HR records the termination terms of this case."))
-    if authz.access_for(acting_user).employee_id == case.employee_id:
+    if is_leaver(acting_user, case):
         raise PermissionDenied(_("Nobody manages their own exit case."))
     return (
         ExitCase.objects.select_for_update()

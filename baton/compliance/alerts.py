@@ -18,7 +18,7 @@ from baton.compliance.settlement import LATE_PAYMENT_DAYS
 def alert_late_non_compete_payments(today: dt.date | None = None) -> int:
     """Alert HR and finance about unpaid non-compete payments past the 60-day mark (each
     payment once). Returns how many payments were alerted."""
-    from baton.integrations.actions_systems import notify_it
+    from baton.integrations.actions.systems import notify_it
 
     today = today or timezone.localdate()
     late = NonCompetePayment.objects.filter(

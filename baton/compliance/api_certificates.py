@@ -19,11 +19,12 @@ from ninja import Field, Router, Schema, Status
 from baton.access import authz
 from baton.access.authz import Perm
 from baton.compliance import actions_certificates as actions
-from baton.compliance import deadlines
+from baton.compliance import actions_deadlines, deadlines
 from baton.compliance.models import Certificate, StatutoryDeadline
 from baton.core.http import AuthedRequest
-from baton.handover.api.common import _reader, _writer
+from baton.handover.api.common import reader, writer
 from baton.handover.models import ExitCase
+from baton.handover.rules import is_leaver
 
 router = Router(tags=["certificates"])
 
@@ -109,8 +110,7 @@ def _deadline_out(d: StatutoryDeadline) -> dict[str, Any]:
 def _case_for_certificates(user: Any, case_id: int) -> ExitCase:
     """The case, for HR over it or its leaver; anyone else gets 404."""
     case = authz.get_for(user, Perm.CASE_VIEW, ExitCase, pk=case_id)
-    me = authz.access_for(user).employee_id
-    if me and me == case.employee_id:
+    if is_leaver(user, case):
         return case
     if not authz.visible_to(user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=case.pk)).exists():
         raise Http404(_("Not found, or not visible to you."))
@@ -124,7 +124,7 @@ def _case_for_certificates(user: Any, case_id: int) -> ExitCase:
 )
 def list_certificates(request: AuthedRequest, case_id: int) -> list[dict[str, Any]]:
     """The case's certificates, newest first (revoked ones included)."""
-    case = _case_for_certificates(_reader(request), case_id)
+    case = _case_for_certificates(reader(request), case_id)
     rows = (
         Certificate.objects.filter(case=case)
         .select_related("issued_by", "template")
@@ -142,7 +142,7 @@ def list_certificates(request: AuthedRequest, case_id: int) -> list[dict[str, An
 def issue(request: AuthedRequest, case_id: int, payload: IssueIn) -> Status:
     """Issue the case's exit document (HR). Dated the last working day when issued before it.
     Completes the certificate deadline."""
-    user = _writer(request)
+    user = writer(request)
     case = authz.get_for(user, Perm.CASE_VIEW, ExitCase, pk=case_id)
     cert = actions.issue_certificate(
         case, acting_user=user, items=payload.items, wage=payload.wage, reason=payload.reason
@@ -158,7 +158,7 @@ def issue(request: AuthedRequest, case_id: int, payload: IssueIn) -> Status:
 )
 def download(request: AuthedRequest, certificate_id: int) -> HttpResponse:
     """The PDF exactly as issued (HR and the leaver); every download is audited."""
-    user = _reader(request)
+    user = reader(request)
     cert = actions.get_certificate(user, certificate_id)
     data = actions.read_certificate_pdf(cert, acting_user=user)
     response = HttpResponse(data, content_type="application/pdf")
@@ -174,7 +174,7 @@ def download(request: AuthedRequest, certificate_id: int) -> HttpResponse:
 )
 def list_deadlines(request: AuthedRequest, case_id: int) -> list[dict[str, Any]]:
     """The case's statutory deadlines with their due dates, legal basis and state."""
-    case = authz.get_for(_reader(request), Perm.CASE_VIEW, ExitCase, pk=case_id)
+    case = authz.get_for(reader(request), Perm.CASE_VIEW, ExitCase, pk=case_id)
     rows = StatutoryDeadline.objects.filter(case=case).select_related("done_by")
     return [_deadline_out(d) for d in rows.order_by("due_date", "id")]
 
@@ -187,7 +187,7 @@ def list_deadlines(request: AuthedRequest, case_id: int) -> list[dict[str, Any]]
 def complete(request: AuthedRequest, deadline_id: int, payload: CompleteIn) -> dict[str, Any]:
     """Record an obligation met, with its evidence (HR). The certificate's deadline is met by
     issuing it."""
-    user = _writer(request)
+    user = writer(request)
     row = StatutoryDeadline.objects.filter(pk=deadline_id).first()
     if (
         row is None
@@ -196,5 +196,7 @@ def complete(request: AuthedRequest, deadline_id: int, payload: CompleteIn) -> d
         ).exists()
     ):
         raise Http404(_("Not found, or not visible to you."))
-    row = deadlines.complete_deadline(row, acting_user=user, evidence_note=payload.evidence_note)
+    row = actions_deadlines.complete_deadline(
+        row, acting_user=user, evidence_note=payload.evidence_note
+    )
     return _deadline_out(StatutoryDeadline.objects.select_related("done_by").get(pk=row.pk))

@@ -27,7 +27,7 @@ from baton.compliance.models import (
     QuestionBank,
 )
 from baton.core.http import AuthedRequest
-from baton.handover.api.common import _reader, _writer
+from baton.handover.api.common import reader, writer
 from baton.handover.models import ExitCase
 
 router = Router(tags=["compliance"])
@@ -307,7 +307,7 @@ def list_exit_reasons(request: AuthedRequest) -> Any:
 
 @router.get("/interview-banks", response=list[BankOut], operation_id="list_interview_banks")
 def list_interview_banks(request: AuthedRequest) -> Any:
-    user = _reader(request)
+    user = reader(request)
     if not logic.can_read_banks(user):
         raise PermissionDenied(_("You do not have permission to do this."))
     return list(logic.banks_visible(user).prefetch_related("versions"))
@@ -316,7 +316,7 @@ def list_interview_banks(request: AuthedRequest) -> Any:
 @router.post("/interview-banks", response={201: BankOut}, operation_id="create_interview_bank")
 def create_interview_bank(request: AuthedRequest, payload: BankIn) -> Any:
     """A new question bank (a draft until published): for the group, or one business unit."""
-    user = _writer(request)
+    user = writer(request)
     source = _bank(user, payload.copy_from_id) if payload.copy_from_id else None
     questions = (
         [q.model_dump(mode="json") for q in payload.questions]
@@ -335,7 +335,7 @@ def create_interview_bank(request: AuthedRequest, payload: BankIn) -> Any:
 
 @router.get("/interview-banks/{int:bank_id}", response=BankOut, operation_id="get_interview_bank")
 def get_interview_bank(request: AuthedRequest, bank_id: int) -> Any:
-    return _bank(_reader(request), bank_id)
+    return _bank(reader(request), bank_id)
 
 
 @router.put(
@@ -345,7 +345,7 @@ def get_interview_bank(request: AuthedRequest, bank_id: int) -> Any:
 )
 def save_interview_bank_draft(request: AuthedRequest, bank_id: int, payload: DraftIn) -> Any:
     """Replace the draft's questions (published versions stay as they are)."""
-    user = _writer(request)
+    user = writer(request)
     bank = _bank(user, bank_id)
     return actions.save_bank_draft(
         bank,
@@ -363,7 +363,7 @@ def save_interview_bank_draft(request: AuthedRequest, bank_id: int, payload: Dra
 )
 def publish_interview_bank(request: AuthedRequest, bank_id: int, payload: BankPublishIn) -> Any:
     """Freeze the draft as the next version; interviews started from now on use it."""
-    user = _writer(request)
+    user = writer(request)
     bank = _bank(user, bank_id)
     return Status(201, actions.publish_bank(bank, acting_user=user, note=payload.note))
 
@@ -378,7 +378,7 @@ def publish_interview_bank(request: AuthedRequest, bank_id: int, payload: BankPu
 )
 def list_case_interviews(request: AuthedRequest, case_id: int) -> Any:
     """Whether the case's exit interview is started and done (no answers)."""
-    user = _reader(request)
+    user = reader(request)
     case = authz.get_for(user, Perm.CASE_VIEW, ExitCase, pk=case_id)
     return list(_interview_qs().filter(case=case))
 
@@ -391,7 +391,7 @@ def list_case_interviews(request: AuthedRequest, case_id: int) -> Any:
 def start_case_interview(request: AuthedRequest, case_id: int, payload: StartIn) -> Any:
     """HR starts the case's exit interview (conducted by HR, or to be completed by the
     employee), with the current published questions."""
-    user = _writer(request)
+    user = writer(request)
     case = authz.get_for(user, Perm.CASE_VIEW, ExitCase, pk=case_id)
     bank = None
     if payload.bank_id is not None:
@@ -406,7 +406,7 @@ def start_case_interview(request: AuthedRequest, case_id: int, payload: StartIn)
 def get_interview(request: AuthedRequest, interview_id: int) -> Any:
     """HR and auditors read everything; the leaver reads their own open interview; others who
     see the case get 403 (they may know only whether it is done)."""
-    user = _reader(request)
+    user = reader(request)
     return interview_view(user, _visible_interview(user, interview_id))
 
 
@@ -418,7 +418,7 @@ def get_interview(request: AuthedRequest, interview_id: int) -> Any:
 def send_interview_link(request: AuthedRequest, interview_id: int, payload: LinkIn) -> Any:
     """A one-time, expiring link for the employee to answer without signing in. The URL is
     answered once: pass it on (a new link replaces the previous one)."""
-    user = _writer(request)
+    user = writer(request)
     interview = _visible_interview(user, interview_id)
     interview, raw = actions.send_link(
         interview, acting_user=user, email=payload.email, valid_days=payload.valid_days
@@ -438,7 +438,7 @@ def send_interview_link(request: AuthedRequest, interview_id: int, payload: Link
 )
 def answer_own_interview(request: AuthedRequest, interview_id: int, payload: AnswersIn) -> Any:
     """The leaver answers their own open interview (all required questions, once)."""
-    user = _writer(request)
+    user = writer(request)
     interview = _visible_interview(user, interview_id)
     return actions.answer_own(
         interview,
@@ -458,7 +458,7 @@ def complete_interview(
 ) -> Any:
     """HR records the answers (when HR conducted it), the reasons and HR's judgement and
     completes the interview; on a completed one this corrects the reasons and judgement."""
-    user = _writer(request)
+    user = writer(request)
     interview = _visible_interview(user, interview_id)
     done = actions.complete_interview(
         interview,
@@ -490,7 +490,7 @@ def interview_reason_counts(
     """Exit reasons counted over the caller's scope (interviews answered from `since` to
     `until`, by default the last 365 days). No employee is named; groups including anyone who
     asked for anonymity are shown only from five interviews up."""
-    user = _reader(request)
+    user = reader(request)
     if not logic.can_read_banks(user):  # HR and auditors
         raise PermissionDenied(_("You do not have permission to do this."))
     until = until or timezone.localdate()

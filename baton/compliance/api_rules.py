@@ -33,6 +33,7 @@ from baton.compliance.models.rules import CityParameter, TerminationTerms
 from baton.core.api_errors import ErrorOut
 from baton.core.http import AuthedRequest
 from baton.handover.models import ExitCase
+from baton.handover.rules import is_leaver
 
 router = Router(tags=["rules"])
 
@@ -166,7 +167,7 @@ def _case(request: AuthedRequest, case_id: int, *, write: bool = False) -> ExitC
 
 
 def _sees_protection(user: Any, case: ExitCase) -> bool:
-    if authz.access_for(user).employee_id == case.employee_id:
+    if is_leaver(user, case):
         return True
     return authz.visible_to(user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=case.pk)).exists()
 

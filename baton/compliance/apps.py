@@ -16,9 +16,10 @@ class ComplianceConfig(AppConfig):
         post_migrate.connect(on_post_migrate, sender=self, dispatch_uid="compliance_rule_packs")
 
         from baton.audit import trail
-        from baton.compliance import deadlines
+        from baton.compliance import actions_deadlines
 
-        trail.listeners.append(deadlines.on_audit)  # statutory deadlines planned on approval
+        # Statutory deadlines are planned on approval.
+        trail.listeners.append(actions_deadlines.on_audit)
 
         from baton.core.models import ScheduledRun
         from baton.core.schedule import Job, every

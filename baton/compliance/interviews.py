@@ -34,6 +34,7 @@ from baton.compliance.interview_bank import (
 )
 from baton.compliance.models import ExitInterview, InterviewState, QuestionBank
 from baton.core.errors import InvalidInput
+from baton.handover.rules import is_leaver
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
@@ -291,7 +292,7 @@ def can_read_answers(user: Any, interview: ExitInterview) -> bool:
 
 def can_manage(user: Any, interview: ExitInterview) -> bool:
     """HR who manage the leaver's case (not their own)."""
-    if authz.access_for(user).employee_id == interview.case.employee_id:
+    if is_leaver(user, interview.case):
         return False
     return ExitInterview.objects.filter(
         authz.case_q(user, Perm.CASE_MANAGE, "case__"), pk=interview.pk
@@ -300,10 +301,8 @@ def can_manage(user: Any, interview: ExitInterview) -> bool:
 
 def is_own_open(user: Any, interview: ExitInterview) -> bool:
     """The leaver themselves, while the interview is open (and their case is visible to them)."""
-    acc = authz.access_for(user)
     return (
-        acc.employee_id is not None
-        and acc.employee_id == interview.case.employee_id
+        is_leaver(user, interview.case)
         and interview.state == InterviewState.OPEN
         and authz.has_perm(user, Perm.CASE_PARTICIPATE)
         and ExitInterview.objects.filter(status_q(user), pk=interview.pk).exists()

@@ -24,13 +24,14 @@ from django.views.decorators.http import require_GET, require_POST
 from baton.access import authz
 from baton.access.authz import Perm
 from baton.compliance import actions_certificates as actions
+from baton.compliance import actions_deadlines, deadlines
 from baton.compliance import certificates as docs
-from baton.compliance import deadlines
 from baton.compliance.models import Certificate, CertificateKind, StatutoryDeadline
 from baton.core.errors import ActionError
 from baton.core.forms import apply_action_error
 from baton.core.http import AuthedRequest
 from baton.handover.models import ExitCase
+from baton.handover.rules import is_leaver
 
 JP_ITEM_LABELS = (
     ("period", gettext_lazy("Period of employment")),
@@ -79,8 +80,7 @@ def _case(request: AuthedRequest, pk: int) -> tuple[ExitCase, bool, bool]:
         ExitCase.objects.select_related("employee__position", "legal_entity"),
         pk=pk,
     )
-    me = authz.access_for(request.user).employee_id
-    leaver = bool(me) and me == case.employee_id
+    leaver = is_leaver(request.user, case)
     manage = (
         not leaver
         and authz.visible_to(
@@ -187,7 +187,7 @@ def case_certificate_op(request: AuthedRequest, pk: int, op: str) -> HttpRespons
             if row is None:
                 raise Http404
             bound["deadline_bound"] = row.pk
-            deadlines.complete_deadline(
+            actions_deadlines.complete_deadline(
                 row, acting_user=user, evidence_note=form.cleaned_data["evidence_note"]
             )
             messages.success(request, _("Recorded as done."))

@@ -38,6 +38,7 @@ from baton.core.errors import ActionError, Conflict, InvalidInput
 from baton.core.forms import apply_action_error
 from baton.core.http import AuthedRequest
 from baton.handover.models import ExitCase
+from baton.handover.rules import is_leaver, manages_case
 
 NEW_LINK_SESSION_KEY = "compliance_new_interview_link"
 YES_NO_UNSET = [("", "—"), ("yes", gettext_lazy("Yes")), ("no", gettext_lazy("No"))]
@@ -193,10 +194,7 @@ def _interview(request: AuthedRequest, pk: int) -> ExitInterview:
 
 
 def _can_manage_case(user: Any, case: ExitCase) -> bool:
-    return (
-        authz.access_for(user).employee_id != case.employee_id
-        and authz.visible_to(user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=case.pk)).exists()
-    )
+    return manages_case(user, case)
 
 
 def _assessment_initial(interview: ExitInterview) -> dict[str, Any]:
@@ -284,7 +282,7 @@ def case_interviews(request: AuthedRequest, case_id: int) -> HttpResponse:
             "start_form": start_form,
             "link_form": link_form,
             "new_link": request.session.pop(NEW_LINK_SESSION_KEY, None),
-            "own": authz.access_for(user).employee_id == case.employee_id,
+            "own": is_leaver(user, case),
         },
         status=400 if request.method == "POST" else 200,
     )

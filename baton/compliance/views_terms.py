@@ -30,6 +30,7 @@ from baton.compliance.models import TerminationTerms
 from baton.core.forms import run_action
 from baton.core.http import AuthedRequest
 from baton.handover.models import ExitCase
+from baton.handover.rules import is_leaver
 
 
 class TermsForm(forms.Form):
@@ -71,10 +72,9 @@ def _case(user: Any, pk: int) -> ExitCase:
 
 
 def _manages(user: Any, case: ExitCase) -> bool:
-    return (
-        authz.visible_to(user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=case.pk)).exists()
-        and authz.access_for(user).employee_id != case.employee_id
-    )
+    return authz.visible_to(
+        user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=case.pk)
+    ).exists() and not is_leaver(user, case)
 
 
 @login_required

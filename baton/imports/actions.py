@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import uuid
 import zipfile
 import zlib
@@ -26,10 +27,11 @@ from baton.access import authz
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core.errors import Conflict, InvalidInput
-from baton.imports import engine, readers
+from baton.imports import bulk, engine, readers
 from baton.imports.kinds import KINDS, ORDER
-from baton.imports.mapping import check_spec
+from baton.imports.mapping import check_spec, compile_mapping
 from baton.imports.models import BatchStatus, ImportBatch, ImportKind, ImportProblem, SavedMapping
+from baton.imports.run import Run
 
 Progress = Callable[[int, int], None]
 log = logging.getLogger(__name__)
@@ -180,8 +182,6 @@ def _check_readable(
     check_mapping: bool = True,
     name: str | None = None,
 ) -> str:
-    from baton.imports.mapping import compile_mapping
-
     try:
         if kind == ImportKind.ARCHIVE:
             with _archive_tables(path, {}) as tables:
@@ -335,7 +335,7 @@ def commit(
 
 def _execute(
     batch: ImportBatch, user: Any, *, dry_run: bool, progress: Progress | None
-) -> engine.Run | None:
+) -> Run | None:
     total = [batch.file_size or 1]
 
     def tick(rows: int, done_bytes: int) -> None:
@@ -345,7 +345,7 @@ def _execute(
         if progress:
             progress(rows, done)
 
-    run = engine.Run(user=user, batch_id=batch.pk, dry_run=dry_run, progress=tick)
+    run = Run(user=user, batch_id=batch.pk, dry_run=dry_run, progress=tick)
     try:
         with _tables(batch) as tables:
             total[0] = max(1, sum(table.size for _kind, table, _spec in tables))
@@ -375,7 +375,7 @@ def _execute(
     return run
 
 
-def _commit_run(batch: ImportBatch, run: engine.Run, tables: Any) -> None:
+def _commit_run(batch: ImportBatch, run: Run, tables: Any) -> None:
     """The real run, and — in the same transaction — the batch marked committed and audited."""
     with transaction.atomic():
         engine.execute_in_transaction(run, tables)
@@ -420,10 +420,8 @@ def _fail(batch: ImportBatch, user: Any, message: str) -> None:
         trail.record(E.IMPORT_FAILED, actor=user, subject=batch, extra={"error": message})
 
 
-def _store_report(batch: ImportBatch, run: engine.Run) -> None:
+def _store_report(batch: ImportBatch, run: Run) -> None:
     ImportProblem.objects.filter(batch=batch).delete()
-    from baton.imports import bulk
-
     bulk.insert_rows(
         ImportProblem,
         [
@@ -573,8 +571,6 @@ def progress_of(batch: ImportBatch) -> dict[str, Any]:
 
 def is_stale(batch: ImportBatch) -> bool:
     """A validating/committing batch whose progress has not moved for STALE_AFTER_SECONDS."""
-    import time
-
     path = _progress_file(batch.pk)
     try:
         moved = path.stat().st_mtime

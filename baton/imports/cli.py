@@ -9,10 +9,10 @@ from typing import Any
 from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 
+from baton.access.models import Role, User
+
 
 def acting_user(username: str | None) -> Any:
-    from baton.access.models import User
-
     if username:
         try:
             return User.objects.get(username__iexact=username, is_active=True)
@@ -20,8 +20,6 @@ def acting_user(username: str | None) -> Any:
             raise CommandError(
                 _("No active user “%(username)s”.") % {"username": username}
             ) from None
-    from baton.access.models import Role
-
     admins = list(
         User.objects.filter(
             is_active=True,

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.tasks import task
+from django.utils import translation
+
+from baton.access.models import User
+from baton.core.errors import Conflict
+from baton.imports import actions
+from baton.imports.models import ImportBatch
 
 
 def _load(batch_id: int, user_id: int) -> tuple[Any, Any] | None:
-    from baton.access.models import User
-    from baton.imports.models import ImportBatch
-
     batch = ImportBatch.objects.filter(pk=batch_id).first()
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if batch is None or user is None:
@@ -22,17 +26,10 @@ def _load(batch_id: int, user_id: int) -> tuple[Any, Any] | None:
 
 
 def _run(batch_id: int, user_id: int, step: str) -> str:
-    from django.core.exceptions import PermissionDenied
-
-    from baton.core.errors import Conflict
-    from baton.imports import actions
-
     loaded = _load(batch_id, user_id)
     if loaded is None:
         return "gone"
     batch, user = loaded
-    from django.utils import translation
-
     call = actions.validate if step == "validate" else actions.commit
     try:
         # The report is written in the language of the person who asked for it.

@@ -2,20 +2,20 @@
 
 from django.urls import path
 
-from baton.imports import views
+from baton.imports.views import batch, batches, exports, mapping
 
 app_name = "imports"
 
 urlpatterns: list = [
-    path("", views.batches, name="batches"),
-    path("upload/", views.upload, name="upload"),
-    path("export/archive.zip", views.export_archive, name="export_archive"),
-    path("export/<slug:kind>.<str:fmt>", views.export_kind, name="export"),
-    path("<int:pk>/", views.batch_detail, name="batch"),
-    path("<int:pk>/mapping/", views.mapping, name="mapping"),
-    path("<int:pk>/progress/", views.batch_progress, name="progress"),
-    path("<int:pk>/validate/", views.batch_validate, name="validate"),
-    path("<int:pk>/commit/", views.batch_commit, name="commit"),
-    path("<int:pk>/discard/", views.batch_discard, name="discard"),
-    path("<int:pk>/report.xlsx", views.batch_report, name="report"),
+    path("", batches.batches, name="batches"),
+    path("upload/", batches.upload, name="upload"),
+    path("export/archive.zip", exports.export_archive, name="export_archive"),
+    path("export/<slug:kind>.<str:fmt>", exports.export_kind, name="export"),
+    path("<int:pk>/", batch.batch_detail, name="batch"),
+    path("<int:pk>/mapping/", mapping.mapping, name="mapping"),
+    path("<int:pk>/progress/", batch.batch_progress, name="progress"),
+    path("<int:pk>/validate/", batch.batch_validate, name="validate"),
+    path("<int:pk>/commit/", batch.batch_commit, name="commit"),
+    path("<int:pk>/discard/", batch.batch_discard, name="discard"),
+    path("<int:pk>/report.xlsx", batch.batch_report, name="report"),
 ]

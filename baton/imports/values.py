@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 
@@ -128,8 +129,6 @@ _CHOICES: dict[tuple[Any, str], dict[str, str]] = {}
 
 def _choice_table(choices: Any) -> dict[str, str]:
     """Code and label (in the active language, English and Chinese) → code, built once."""
-    from django.utils import translation
-
     key = (choices, translation.get_language() or "")
     table = _CHOICES.get(key)
     if table is None:

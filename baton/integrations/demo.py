@@ -28,7 +28,8 @@ import yaml
 from django.conf import settings
 
 from baton.access.models import User
-from baton.integrations import actions, actions_systems
+from baton.integrations.actions import systems as system_actions
+from baton.integrations.actions import webhooks as webhook_actions
 from baton.integrations.models import ConnectedSystem, Revocation
 from baton.org.models import Employee, EmployeeStatus
 
@@ -73,7 +74,7 @@ def setup(
         "wecom_secret": secrets.token_urlsafe(24),
     }
     common = {"internal": True, "active": True}
-    actions_systems.create_system(
+    system_actions.create_system(
         {
             **common,
             "name": "统一身份认证 IdP (SCIM)",
@@ -86,7 +87,7 @@ def setup(
         {"token": state["scim_token"]},
         acting_user=admin,
     )
-    actions_systems.create_system(
+    system_actions.create_system(
         {
             **common,
             "name": "OA 协同办公",
@@ -98,7 +99,7 @@ def setup(
         {"api_token": state["oa_token"]},
         acting_user=admin,
     )
-    actions_systems.create_system(
+    system_actions.create_system(
         {
             **common,
             "name": "CRM 客户管理",
@@ -112,7 +113,7 @@ def setup(
         {"api_token": state["crm_token"]},
         acting_user=admin,
     )
-    actions_systems.create_system(
+    system_actions.create_system(
         {
             **common,
             "name": "企业微信 客户联系",
@@ -126,7 +127,7 @@ def setup(
         {"secret": state["wecom_secret"]},
         acting_user=admin,
     )
-    _sub, webhook_secret = actions.create_subscription(
+    _sub, webhook_secret = webhook_actions.create_subscription(
         {
             "name": "演示订阅者（本地）",
             "url": _url("hooks", "/hooks/baton"),

@@ -32,6 +32,8 @@ from urllib.parse import quote, urlsplit
 import yaml
 from django.utils.translation import gettext as _
 
+from baton.core.errors import InvalidInput
+
 FLOWS = ("test", "find", "revoke", "transfer", "verify", "delete", "reassign_customer")
 KINDS = ("customer", "order", "project", "purchase_order", "asset", "loan", "expense_claim")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -390,8 +392,6 @@ def clean_config(config: Any, *, secret_names: set[str] | None = None) -> dict[s
     """A REST system's configuration as the systems form and API save it: the manifest (data,
     or JSON/YAML text) checked, as data. Raises InvalidInput with every problem under
     "config.<place>" (e.g. "config.steps.revoke[1].expect.status")."""
-    from baton.core.errors import InvalidInput
-
     try:
         data = parse_text(config) if isinstance(config, str) else config
         load(data, secret_names=secret_names)
@@ -433,7 +433,7 @@ class _Checker:
 
     def manifest(self, data: Any) -> Manifest | None:
         # `match` is the revocation engine's (which employee attribute an account is found by
-        # when none is linked; baton/integrations/revocation.py), shared with SCIM systems.
+        # when none is linked; baton/integrations/logins.py), shared with SCIM systems.
         top = ("version", "match", "headers", "login", "timeout", "steps", "pull")
         if not self._keys("", data, top):
             return None

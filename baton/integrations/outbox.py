@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
 from baton.audit.events import AuditEvent as E
 from baton.audit.trail import Change
+from baton.handover.models import ExitCase
+from baton.integrations import queue
 from baton.integrations.models import Event
 
 # Audit event → published event type.
@@ -43,7 +44,7 @@ CATALOGUE: dict[int, str] = {
 EMPLOYEE_STATUS_EVENTS = {"departing": "employee.departing", "departed": "employee.departed"}
 # Added by other apps (e.g. access revocation) at import time.
 EXTRA: dict[int, str] = {}
-# Access revocation (baton/integrations/revocation.py): subject `revocations/{id}`.
+# Access revocation (baton/integrations/actions/revocations.py): subject `revocations/{id}`.
 EXTRA.update(
     {
         E.ACCESS_REVOKED: "access.revoked",
@@ -151,8 +152,6 @@ def _type_of(item: Change) -> str | None:
 def _hidden_cases(items: list[tuple[str, Change]]) -> set[int]:
     """Confidential pre-resignation cases not yet revealed: nothing about them leaves Baton.
     (A task's case is usually already loaded on it; otherwise one query for all.)"""
-    from baton.handover.models import ExitCase
-
     hidden: set[int] = set()
     unknown: set[int] = set()
     for _type, item in items:
@@ -208,7 +207,7 @@ def on_audit(items: list[Change]) -> None:
         )
     if events:
         Event.objects.bulk_create(events)
-        _kick_on_commit()
+        queue.deliver_webhooks_on_commit()
 
 
 def emit_once(event_type: str, subject: str, data: dict[str, Any], *, key: str, bu: Any) -> None:
@@ -226,32 +225,7 @@ def emit_once(event_type: str, subject: str, data: dict[str, Any], *, key: str, 
         ],
         ignore_conflicts=True,
     )
-    _kick_on_commit()
-
-
-_KICK_MARK = "_baton_outbox_kick"
-
-
-def _kick_on_commit() -> None:
-    """Start delivery when the transaction commits — once per transaction, however many events
-    it wrote. (The workers' clock also sweeps the outbox, so nothing waits for ever if this is
-    missed.)"""
-    if not connection.in_atomic_block:
-        _kick()
-        return
-    # Entries are (savepoint ids, callback, robust).
-    if any(getattr(entry[1], _KICK_MARK, False) for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(_kick)
-
-
-def _kick() -> None:
-    from baton.integrations.tasks import deliver_webhooks
-
-    deliver_webhooks.enqueue()
-
-
-setattr(_kick, _KICK_MARK, True)
+    queue.deliver_webhooks_on_commit()
 
 
 def cloudevent(event: Event) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from baton.handover.models import ExitCase, HandoverTask
+from baton.integrations import queue
 from baton.integrations.models import Event
 from baton.notify.planner import ACTIVE_CASE_STATES, OPEN_TASK_STATES
 
@@ -55,7 +56,5 @@ def emit_overdue(today: dt.date | None = None) -> int:
         cursor.execute(sql, params)
         made = max(cursor.rowcount, 0)
     if made:
-        from baton.integrations.outbox import _kick
-
-        _kick()
+        queue.deliver_webhooks()
     return made

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -96,8 +97,6 @@ def parse_record(raw: Any) -> tuple[PulledRecord | None, dict[str, str]]:
 
 
 def _record_fields() -> Iterable[Any]:
-    from dataclasses import fields
-
     return [f for f in fields(PulledRecord) if f.name not in ("kind", "details")]
 
 

@@ -9,11 +9,11 @@ from django.conf import settings
 
 from baton.core.models import ScheduledRun
 from baton.core.schedule import Job, every, hourly
+from baton.integrations.actions.customers import sweep_write_backs
+from baton.integrations.tasks import deliver_webhooks, emit_overdue_events, run_revocations
 
 
 def _deliver(run: ScheduledRun, now: dt.datetime) -> None:
-    from baton.integrations.tasks import deliver_webhooks
-
     deliver_webhooks.enqueue()
 
 
@@ -22,20 +22,14 @@ def _slot(now: dt.datetime) -> str:
 
 
 def _overdue(run: ScheduledRun, now: dt.datetime) -> None:
-    from baton.integrations.tasks import emit_overdue_events
-
     emit_overdue_events.enqueue()
 
 
 def _revocations(run: ScheduledRun, now: dt.datetime) -> None:
-    from baton.integrations.tasks import run_revocations
-
     run_revocations.enqueue()
 
 
 def _write_backs(run: ScheduledRun, now: dt.datetime) -> None:
-    from baton.integrations.customers import sweep_write_backs
-
     sweep_write_backs(now)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection, models
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -66,3 +67,11 @@ def sees_revocations(user: Any) -> bool:
     """Revocations and their call logs are IT's evidence: IT, HR and auditors read them, not
     leavers or receivers."""
     return any(authz.has_perm(user, p) for p in (Perm.QUEUE_IT, Perm.CASE_MANAGE, Perm.AUDIT_VIEW))
+
+
+def lock_rows[M: models.Model](qs: QuerySet[M]) -> QuerySet[M]:
+    """Lock the rows of `qs` (and not the rows of tables it joins, where the database can
+    tell them apart) until the transaction ends."""
+    if connection.features.has_select_for_update_of:
+        return qs.select_for_update(of=("self",))
+    return qs.select_for_update()

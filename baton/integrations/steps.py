@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 from django.utils.translation import gettext as _
 
+from baton.integrations.calls import CallFailed
 from baton.integrations.manifest import (
     NO_BODY,
     Manifest,
@@ -84,8 +85,6 @@ class Runner:
             req = self.build(step, ctx, url=url)
         except RenderError as exc:
             raise StepFailed(f"{step.where}: {exc}", retryable=False) from None
-        from baton.integrations.calls import CallFailed
-
         try:
             with self.step_scope(step.label):
                 resp = self.client.send(req)

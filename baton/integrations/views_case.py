@@ -21,7 +21,8 @@ from baton.access.authz import Perm
 from baton.core.errors import ActionError
 from baton.core.http import AuthedRequest
 from baton.handover.models import ExitCase
-from baton.integrations import actions_systems, customers, selectors
+from baton.integrations import rules, selectors
+from baton.integrations.actions import systems as system_actions
 from baton.integrations.models import (
     OPEN_REVOCATION,
     BusinessItem,
@@ -60,7 +61,7 @@ def case_section(request: AuthedRequest, pk: int) -> HttpResponse:
     handles_customers = False
     if "customer" in counts:
         try:
-            customers.require_handler(user, case)
+            rules.require_handler(user, case)
             handles_customers = True
         except (PermissionDenied, ActionError):
             pass
@@ -145,7 +146,7 @@ def revocation_retry(request: AuthedRequest, pk: int) -> HttpResponse:
     """IT (or HR) tries a failed revocation again now."""
 
     def retry(rev: Revocation) -> None:
-        actions_systems.retry_revocation(rev, acting_user=request.user)
+        system_actions.retry_revocation(rev, acting_user=request.user)
         messages.success(request, _("The revocation runs again now."))
 
     return _act(request, pk, retry)
@@ -157,7 +158,7 @@ def revocation_manual(request: AuthedRequest, pk: int) -> HttpResponse:
     """IT records that it revoked the access by hand, saying what it did."""
 
     def manual(rev: Revocation) -> None:
-        actions_systems.mark_revoked_manually(
+        system_actions.mark_revoked_manually(
             rev, request.POST.get("note", ""), acting_user=request.user
         )
         messages.success(request, _("Recorded as revoked by hand."))

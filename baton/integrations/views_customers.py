@@ -28,7 +28,9 @@ from baton.core.errors import ActionError, InvalidInput
 from baton.core.forms import apply_action_error
 from baton.core.http import AuthedRequest
 from baton.handover.models import ExitCase
-from baton.integrations import customers, letters
+from baton.integrations import customers, letters, rules
+from baton.integrations.actions import customers as customer_actions
+from baton.integrations.actions import letters as letter_actions
 from baton.org.models import Department, Employee
 
 TEMPLATE = "integrations/case_customers.html"
@@ -100,7 +102,7 @@ def _context(
         "unsent": sum(
             1 for i in items if i.new_owner_id and i.contact_email and not i.letter_sent_at
         ),
-        "can_act": case.state in customers.WORK_CASE_STATES,
+        "can_act": case.state in rules.WORK_CASE_STATES,
     }
 
 
@@ -145,7 +147,7 @@ def case_customers_reassign(request: AuthedRequest, pk: int) -> HttpResponse:
             overrides[int(key[6:])] = int(value)
     try:
         team = _team(user, form)
-        result = customers.reassign_customers(
+        result = customer_actions.reassign_customers(
             case,
             acting_user=user,
             strategy=form.cleaned_data["strategy"] or None,
@@ -196,7 +198,7 @@ def case_customers_letters(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
     case = customers.case_for_handler(user, pk)
     try:
-        queued = letters.request_letters(
+        queued = letter_actions.request_letters(
             case, acting_user=user, resend=request.POST.get("resend") == "1"
         )
     except ActionError as exc:

@@ -1,6 +1,6 @@
 """Settings pages for connected systems: the list, a system's settings (configuration or
 manifest, secrets that are never shown back), "test connection", its API tokens (shown once)
-and its recent calls. Thin views over `actions_systems` and `system_tokens`."""
+and its recent calls. Thin views over `actions.systems` and `actions.system_tokens`."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from baton.access.authz import Perm
 from baton.core.errors import ActionError
 from baton.core.forms import run_action
 from baton.core.http import AuthedRequest
-from baton.integrations import actions_systems, selectors, system_tokens
+from baton.integrations import selectors
+from baton.integrations.actions import system_tokens
+from baton.integrations.actions import systems as system_actions
 from baton.integrations.models import ConnectedSystem, SystemKind
 from baton.org.models import BusinessUnit, LegalEntity
 
@@ -224,7 +226,7 @@ def system_create(request: AuthedRequest, kind: str) -> HttpResponse:
 
     def create() -> ConnectedSystem:
         data = {**form.action_data(), "kind": kind}
-        return actions_systems.create_system(
+        return system_actions.create_system(
             data, form.cleaned_data.get("secrets") or {}, acting_user=user
         )
 
@@ -280,7 +282,7 @@ def system_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 
     def save() -> ConnectedSystem:
         # New secrets go with the change: given together with a new address, they are kept.
-        return actions_systems.update_system(
+        return system_actions.update_system(
             system, form.action_data(), form.cleaned_data.get("secrets"), acting_user=user
         )
 
@@ -302,7 +304,7 @@ def system_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def system_test(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
     system = selectors.system(user, pk)
-    ok, message = actions_systems.test_system(system, acting_user=user)
+    ok, message = system_actions.test_system(system, acting_user=user)
     if ok:
         messages.success(request, _("Connection OK: %(message)s") % {"message": message})
     else:

@@ -1,6 +1,6 @@
 """Settings pages for events out: webhook subscriptions (the signing secret shown once), secret
 rotation, and each subscription's delivery log with replay of dead-lettered deliveries.
-Thin views over `baton.integrations.actions`; the same rules as /api/integrations."""
+Thin views over `baton.integrations.actions.webhooks`; the same rules as /api/integrations."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from baton.access import authz
 from baton.access.authz import Perm
 from baton.core.forms import run_action
 from baton.core.http import AuthedRequest
-from baton.integrations import actions, outbox, selectors
+from baton.integrations import outbox, selectors
+from baton.integrations.actions import webhooks as webhook_actions
 from baton.integrations.models import Subscription, WebhookDelivery, WebhookStatus
 from baton.org.models import BusinessUnit
 
@@ -126,7 +127,8 @@ def subscription_create(request: AuthedRequest) -> HttpResponse:
     form = SubscriptionForm(request.POST or None, user=user)
     if request.method == "POST":
         done = run_action(
-            form, lambda: actions.create_subscription(form.data_for_action(), acting_user=user)
+            form,
+            lambda: webhook_actions.create_subscription(form.data_for_action(), acting_user=user),
         )
         if done is not None:
             sub, secret = done
@@ -162,7 +164,9 @@ def subscription_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         done = run_action(
             form,
-            lambda: actions.update_subscription(sub, form.data_for_action(), acting_user=user),
+            lambda: webhook_actions.update_subscription(
+                sub, form.data_for_action(), acting_user=user
+            ),
         )
         if done is not None:
             messages.success(request, _("Subscription “%(name)s” saved.") % {"name": done.name})
@@ -193,7 +197,7 @@ def subscription_detail(request: AuthedRequest, pk: int) -> HttpResponse:
 def subscription_rotate(request: AuthedRequest, pk: int) -> HttpResponse:
     user = request.user
     sub = selectors.subscription(user, pk)
-    secret = actions.rotate_secret(sub, acting_user=user)
+    secret = webhook_actions.rotate_secret(sub, acting_user=user)
     return _secret_page(request, sub, secret, rotated=True)
 
 
@@ -205,7 +209,7 @@ def subscription_replay(request: AuthedRequest, pk: int) -> HttpResponse:
     sub = selectors.subscription(user, pk)
     one = request.POST.get("delivery", "")
     ids = [int(one)] if one.isdigit() else None
-    n = actions.replay(sub, ids, acting_user=user)
+    n = webhook_actions.replay(sub, ids, acting_user=user)
     messages.success(
         request,
         ngettext("%(n)s delivery will be sent again.", "%(n)s deliveries will be sent again.", n)

@@ -33,7 +33,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from baton.core import outbound
-from baton.integrations import outbox, signing
+from baton.integrations import outbox, queue, signing
 from baton.integrations.models import (
     OPEN_WEBHOOK,
     Event,
@@ -42,6 +42,7 @@ from baton.integrations.models import (
     WebhookStatus,
 )
 from baton.integrations.secrets import active_secrets
+from baton.notify.delivery import worker_name
 
 logger = logging.getLogger(__name__)
 S = WebhookStatus
@@ -253,8 +254,6 @@ def deliver(
     now: dt.datetime | None = None, *, worker: str = "", budget_s: float = 20.0
 ) -> dict[str, Any]:
     """Fan out, then claim and send until nothing is ready or the time budget is spent."""
-    from baton.notify.delivery import worker_name
-
     worker = worker or worker_name()
     started = time.monotonic()
     fanned = fan_out(now)
@@ -268,16 +267,12 @@ def deliver(
                 break
             if len(rows) == CLAIM_BATCH and not helped:
                 # More is waiting: let another idle worker join in.
-                from baton.integrations.tasks import deliver_webhooks
-
-                deliver_webhooks.enqueue()
+                queue.deliver_webhooks()
                 helped = True
             for k, v in send(rows, now or timezone.now(), clients).as_dict().items():
                 totals[k] += v
         else:
-            from baton.integrations.tasks import deliver_webhooks
-
-            deliver_webhooks.enqueue()  # budget spent with work left: continue in a new task
+            queue.deliver_webhooks()  # budget spent with work left: continue in a new task
     finally:
         clients.close()
     return {"fanned_out": fanned, **totals}

@@ -19,9 +19,10 @@ from baton.core import actions as core
 from baton.core import outbound
 from baton.core.errors import Conflict, InvalidInput
 from baton.core.models import ScheduledRun
-from baton.notify import delivery, planner
+from baton.handover import crypto
+from baton.notify import delivery, planner, render
 from baton.notify.channels import adapter_for
-from baton.notify.channels.base import ConfigError
+from baton.notify.channels.base import ConfigError, Message
 from baton.notify.models import (
     FAMILY_OF_KIND,
     Audience,
@@ -44,11 +45,11 @@ from baton.notify.secrets import read_secrets, write_secrets
 
 
 def run_reminders(
-    now: dt.datetime, *, run_id: int | None = None, enqueue: bool = False
+    now: dt.datetime, *, run_id: int | None = None, hand_off: delivery.HandOff | None = None
 ) -> dict[str, Any]:
-    """Plan the reminders due at `now` and send (or enqueue) everything ready. The planning is
-    recorded on a scheduled-run row and audited once per run (the delivery log holds each
-    message)."""
+    """Plan the reminders due at `now` and send (or hand to the workers) everything ready.
+    The planning is recorded on a scheduled-run row and audited once per run (the delivery log
+    holds each message)."""
     with transaction.atomic():
         if run_id is not None:
             run = ScheduledRun.objects.select_for_update().get(pk=run_id)
@@ -61,7 +62,7 @@ def run_reminders(
         run.finished_at = timezone.now()
         run.save(update_fields=["result", "finished_at"])
         trail.record(E.REMINDERS_PLANNED, actor=None, subject=run, extra=run.result)
-    sent = delivery.dispatch(now, enqueue=enqueue)
+    sent = delivery.dispatch(now, hand_off=hand_off)
     return {**result.as_dict(), "sent": sent.as_dict()}
 
 
@@ -290,10 +291,7 @@ def test_channel(channel: Channel, *, acting_user: Any) -> Delivery:
     user = acting_user._meta.model._default_manager.select_related("employee").get(
         pk=acting_user.pk
     )
-    recipient = delivery._recipient(user)
-    from baton.notify import render
-    from baton.notify.channels.base import Message
-
+    recipient = delivery.recipient_of(user)
     with render.language(user.language):
         content = render.test_message(user)
     message = Message(
@@ -314,7 +312,7 @@ def test_channel(channel: Channel, *, acting_user: Any) -> Delivery:
         locked.save(update_fields=["last_test_at", "last_test_ok", "last_error"])
         d.status = DeliveryStatus.SENT if result.ok else DeliveryStatus.FAILED
         d.attempts = 1
-        d.address = delivery._address(channel.family, recipient)[:254]
+        d.address = delivery.address_for(channel.family, recipient)[:254]
         d.subject = content.subject
         d.response = result.response[:4000]
         d.error = result.error[:2000]
@@ -522,8 +520,6 @@ def mark_read(user: Any, ids: Iterable[int] | None = None) -> int:
 
 def reencrypt_channel_secrets() -> int:
     """Re-encrypt channel secrets not under the current key (part of `baton keys rotate`)."""
-    from baton.handover import crypto
-
     current = crypto.current_key_id()
     done = 0
     for pk in (

@@ -18,7 +18,9 @@ import logging
 import os
 import random
 import socket
+import zoneinfo
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +55,8 @@ from baton.notify.secrets import read_secrets
 logger = logging.getLogger(__name__)
 S = DeliveryStatus
 BATCH = 200  # deliveries per background task (never splitting one recipient's)
+# Hands a batch of delivery ids (and the planned time) to the workers.
+HandOff = Callable[[list[int], str], object]
 
 
 def worker_name() -> str:
@@ -244,7 +248,7 @@ def _still_owner(task: HandoverTask, user: User) -> bool:
     return bool(queue)
 
 
-def _recipient(user: User) -> Recipient:
+def recipient_of(user: User) -> Recipient:
     emp = user.employee
     return Recipient(
         user_id=user.pk,
@@ -261,7 +265,7 @@ def _send_group(group: list[Delivery], ctx: _Context, now: dt.datetime) -> SendR
     first = group[0]
     user = ctx.users[first.recipient_id or 0]
     case = ctx.cases.get(first.case_id or 0)
-    recipient = _recipient(user)
+    recipient = recipient_of(user)
     tasks = [ctx.tasks[d.task_id] for d in group if d.task_id in ctx.tasks]
     with render.language(recipient.language):
         if first.kind == DeliveryKind.DIGEST:
@@ -310,7 +314,7 @@ def _send_group(group: list[Delivery], ctx: _Context, now: dt.datetime) -> SendR
             return report
         result = send_via(channel, recipient, message)
     report.messages += 1
-    address = _address(first.family, recipient)
+    address = address_for(first.family, recipient)
     for d in group:
         d.address = address[:254]
         d.subject = content.subject[:300]
@@ -353,7 +357,7 @@ def send_via(channel: Channel, recipient: Recipient, message: Message) -> SendRe
         return SendResult(ok=False, retryable=True, error=f"{type(exc).__name__}: {exc}")
 
 
-def _address(family: str, recipient: Recipient) -> str:
+def address_for(family: str, recipient: Recipient) -> str:
     if family == Family.EMAIL:
         return recipient.email
     if family in (Family.SMS, Family.IM):
@@ -362,8 +366,6 @@ def _address(family: str, recipient: Recipient) -> str:
 
 
 def _local_today(user: User, now: dt.datetime) -> dt.date:
-    import zoneinfo
-
     try:
         return now.astimezone(zoneinfo.ZoneInfo(user.time_zone)).date()
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -418,14 +420,13 @@ def _finish(
             d.save(update_fields=fields)
 
 
-def dispatch(now: dt.datetime, *, enqueue: bool) -> SendReport:
-    """Send (or hand to the workers) everything ready at `now`."""
+def dispatch(now: dt.datetime, *, hand_off: HandOff | None = None) -> SendReport:
+    """Send everything ready at `now`, or hand each batch to the workers through `hand_off`
+    (the workers' `send_deliveries.enqueue`: passed in, as `tasks.py` imports this module)."""
     report = SendReport()
     for ids in due_batches(now):
-        if enqueue:
-            from baton.notify.tasks import send_deliveries
-
-            send_deliveries.enqueue(ids, now.isoformat())
+        if hand_off is not None:
+            hand_off(ids, now.isoformat())
         else:
             report.add(send_batch(ids, now))
     return report

@@ -11,17 +11,14 @@ from django.conf import settings
 
 from baton.core.models import ScheduledRun
 from baton.core.schedule import Job, every, hourly
+from baton.notify.tasks import redeliver, sweep_reminders
 
 
 def _sweep(run: ScheduledRun, now: dt.datetime) -> None:
-    from baton.notify.tasks import sweep_reminders
-
     sweep_reminders.enqueue(run.pk, now.isoformat())
 
 
 def _redeliver(run: ScheduledRun, now: dt.datetime) -> None:
-    from baton.notify.tasks import redeliver
-
     redeliver.enqueue(now.isoformat())
 
 

@@ -85,7 +85,7 @@ class DuplicateGroup:
         return {e.business_unit_id for e in self.employees}
 
 
-def _keyed(qs: QuerySet[Employee]) -> QuerySet[Any]:
+def keyed(qs: QuerySet[Employee]) -> QuerySet[Any]:
     """With the normalized phone and email as `_phone` and `_email`."""
     return qs.annotate(_phone=normal_phone_expr(), _email=Lower("email"))
 
@@ -106,7 +106,7 @@ def find_duplicates(user: Any, *, limit: int = 200) -> list[DuplicateGroup]:
     """Groups of records (not yet merged) the user may see that share an ID card number, a
     mobile phone or an email. A BU's HR sees the groups within their BU; group HR sees the
     ones across BUs. Four queries, whatever the number of employees."""
-    visible = _keyed(
+    visible = keyed(
         authz.visible_to(
             user, Perm.EMPLOYEE_VIEW, Employee.objects.filter(merged_into__isnull=True)
         )
@@ -194,7 +194,7 @@ def existing_matches(
     if emails:
         q |= Q(_email__in=emails)
     rows = (
-        _keyed(Employee.objects.filter(group_id=group_id, merged_into__isnull=True))
+        keyed(Employee.objects.filter(group_id=group_id, merged_into__isnull=True))
         .filter(q)
         .order_by("pk")
         .values_list("pk", "business_unit_id", "id_number_hash", "_phone", "_email")

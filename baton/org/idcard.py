@@ -37,6 +37,7 @@ from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core.errors import InvalidInput
 from baton.handover import crypto
+from baton.org.models import Employee
 
 FIELD = "id_number"
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -210,18 +211,19 @@ def reveal(employee: Any) -> str:
     """The full number ('' when none is stored)."""
     if not employee.id_number_blob:
         return ""
-    plain = crypto.decrypt(
-        bytes(employee.id_number_blob), _binding(employee.pk), employee.id_number_key_id
-    )
-    return plain.decode()
+    return reveal_blob(employee.pk, employee.id_number_blob, employee.id_number_key_id)
+
+
+def reveal_blob(pk: int, blob: bytes, key_id: str) -> str:
+    """The full number sealed for employee `pk`, from its stored fields (for readers that
+    fetched the columns, not the row)."""
+    return crypto.decrypt(bytes(blob), _binding(pk), key_id).decode()
 
 
 @transaction.atomic
 def record_id_number(employee: Any, number: str, *, acting_user: Any) -> Any:
     """Record (or correct) an employee's ID card number. The audit entry keeps the masked
     form only."""
-    from baton.org.models import Employee
-
     employee = authz.get_for(acting_user, Perm.EMPLOYEE_CHANGE, Employee, pk=employee.pk)
     employee = Employee.objects.select_for_update().get(pk=employee.pk)
     old_hint = employee.id_number_hint
@@ -245,8 +247,6 @@ def reseal_all() -> int:
     """Re-encrypt every stored ID number not under the current document key (part of
     `baton keys rotate`): a transaction per chunk of rows, one audit entry per row. The lookup
     hash does not change (its key does not rotate)."""
-    from baton.org.models import Employee
-
     current = crypto.current_key_id()
     stale = (
         Employee.objects.exclude(id_number_key_id=current)

@@ -19,7 +19,7 @@ from baton.access.authz import Perm
 from baton.core.errors import ActionError
 from baton.core.forms import apply_action_error
 from baton.org import actions, forms
-from baton.org.api import employee_filters, employee_queryset
+from baton.org.api.people import employee_filters, employee_queryset
 from baton.org.models import (
     Agreement,
     BusinessUnit,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +33,9 @@ from baton.handover.models import (
     HandoverTask,
     KnowledgeItem,
 )
-from baton.integrations import actions as integrations_actions
-from baton.integrations import actions_systems, revocation
+from baton.integrations.actions import revocations
+from baton.integrations.actions import systems as system_actions
+from baton.integrations.actions import webhooks as integrations_actions
 from baton.integrations.models import (
     ConnectedSystem,
     Event,
@@ -318,7 +320,7 @@ class World:
 
     def system_token(self) -> int:
         """A fresh token of the group-wide system (each allowed call revokes one)."""
-        from baton.integrations import system_tokens
+        from baton.integrations.actions import system_tokens
 
         system = ConnectedSystem.objects.get(pk=self.rv("system"))
         token, _raw = system_tokens.issue_token(
@@ -340,8 +342,8 @@ class World:
         allowed call finds one to act on)."""
         body = self.system_body()
         secrets = body.pop("secrets")
-        system = actions_systems.create_system(body, secrets, acting_user=self.users["admin"])
-        revocation.plan(ExitCase.objects.get(pk=self.ho("case")))
+        system = system_actions.create_system(body, secrets, acting_user=self.users["admin"])
+        revocations.plan(ExitCase.objects.get(pk=self.ho("case")))
         rev = Revocation.objects.get(case_id=self.ho("case"), system=system)
         Revocation.objects.filter(pk=rev.pk).update(state="failed", attempts=5, error="down")
         return rev.pk
@@ -488,8 +490,8 @@ def _build_revocations(w: World) -> None:
     w.ho("case")
     body = w.system_body()
     secrets = body.pop("secrets")
-    system = actions_systems.create_system(body, secrets, acting_user=w.users["admin"])
-    revocation.plan(ExitCase.objects.get(pk=w.ho("case")))
+    system = system_actions.create_system(body, secrets, acting_user=w.users["admin"])
+    revocations.plan(ExitCase.objects.get(pk=w.ho("case")))
     rev = Revocation.objects.get(case_id=w.ho("case"), system=system)
     w.ids.update({"rv:system": system.pk, "rv:revocation": rev.pk})
 
@@ -1348,3 +1350,87 @@ def test_hidden_case_is_seen_only_by_who_may_approve_it(
     employee = client.get(f"/api/org/employees/{world.target.pk}")
     if employee.status_code == 200:
         assert employee.json()["status"] == "active", role
+
+
+# ---- one rule for the page and the API: what may be done to a case or a task, and by whom
+
+OP_URL = re.compile(r'(?:action|formaction)="/handover/(cases|tasks)/(\d+)/([a-z-]+)/"')
+
+
+def _page_ops(html: str) -> set[str]:
+    """The operations a page offers as buttons (forms posting to an operation's URL)."""
+    return {op.replace("-", "_") for _kind, _pk, op in OP_URL.findall(html)} - {"sub_items"}
+
+
+@pytest.mark.parametrize("role", sorted(ALL))
+def test_allowed_ops_on_the_api_are_the_buttons_on_the_page(
+    role: str, world: World, client_as: Any
+) -> None:
+    """`allowed_ops` of a case and of its tasks (API) is exactly what the case page and the
+    task pages show as buttons, for every demo role (both come from rules.case_ops/task_ops)."""
+    _build_handover(world)
+    client = client_as(role)
+    case_id = world.ids["ho:case"]
+    api_case = client.get(f"/api/handover/cases/{case_id}")
+    page = client.get(f"/handover/cases/{case_id}/")
+    assert (api_case.status_code == 200) == (page.status_code == 200), role
+    if api_case.status_code == 200:
+        assert set(api_case.json()["allowed_ops"]) == _page_ops(page.content.decode()), role
+    for key in ("ho:note", "ho:work", "ho:assets", "ho:external"):
+        task_id = world.ids[key]
+        api_task = client.get(f"/api/handover/tasks/{task_id}")
+        page = client.get(f"/handover/tasks/{task_id}/")
+        assert (api_task.status_code == 200) == (page.status_code == 200), (role, key)
+        if api_task.status_code != 200:
+            continue
+        # The sub-items form is always shown (read-only without the right to work).
+        allowed = set(api_task.json()["allowed_ops"]) - {"subitems"}
+        assert allowed == _page_ops(page.content.decode()), (role, key)
+
+
+def test_the_leaver_sees_and_has_only_their_own_work(world: World, client_as: Any) -> None:
+    _build_handover(world)
+    leaver = client_as("employee")
+    case = leaver.get(f"/api/handover/cases/{world.ids['ho:case']}").json()
+    assert set(case["allowed_ops"]) <= {"submit", "withdraw"}
+    work = leaver.get(f"/api/handover/tasks/{world.ids['ho:work']}").json()
+    assert {"submit", "note", "upload"} <= set(work["allowed_ops"])
+    it_task = HandoverTask.objects.filter(case_id=world.ids["ho:case"], owner_queue="it").first()
+    assert it_task is not None
+    assert (
+        client_as("employee").get(f"/api/handover/tasks/{it_task.pk}").json()["allowed_ops"] == []
+    )
+
+
+def test_a_leaver_cannot_act_on_someone_elses_task_via_the_api(
+    world: World, client_as: Any
+) -> None:
+    """Queue work and acceptance on one's own exit belong to others, through the API as on the
+    page: even a leaver named as an item's approver does not accept or reject it (the page
+    refused this before; the action now refuses it for the API too)."""
+    _build_handover(world)
+    leaver_user = world.users["employee"]
+    leaver = client_as("employee")
+    it_task = HandoverTask.objects.filter(case_id=world.ids["ho:case"], owner_queue="it").first()
+    assert it_task is not None
+    note = HandoverTask.objects.get(pk=world.ids["ho:note"])
+    # Test set-up only: name the leaver as the approver of a submitted item of their exit.
+    HandoverTask.objects.filter(pk=note.pk).update(approver_user=leaver_user, approver=None)
+    HandoverTask.objects.filter(pk=note.pk).update(submitted_by=world.users["admin"])
+    attempts = [
+        ("POST", f"/api/handover/tasks/{it_task.pk}/start", None),
+        ("PATCH", f"/api/handover/tasks/{it_task.pk}/work", {"note": "x"}),
+        ("POST", f"/api/handover/tasks/{note.pk}/accept", {"comment": "ok"}),
+        ("POST", f"/api/handover/tasks/{note.pk}/reject", {"comment": "no"}),
+        ("POST", f"/api/handover/tasks/{note.pk}/waive", {"reason": "x"}),
+    ]
+    for method, url, body in attempts:
+        before = AuditEntry.objects.count()
+        response = leaver.generic(
+            method, url, json.dumps(body or {}), content_type="application/json"
+        )
+        assert response.status_code in (403, 404), f"{method} {url}: {response.content[:200]!r}"
+        assert AuditEntry.objects.count() == before, f"{method} {url}: wrote"
+    page = leaver.post(f"/handover/tasks/{note.pk}/accept/", {"decision-comment": "ok"})
+    assert page.status_code == 403
+    assert HandoverTask.objects.get(pk=note.pk).state == "submitted"

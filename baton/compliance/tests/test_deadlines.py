@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from baton.audit.events import AuditEvent as E
 from baton.audit.models import AuditEntry
 from baton.compliance import actions_certificates as cert_actions
-from baton.compliance import deadlines
+from baton.compliance import actions_deadlines, deadlines
 from baton.compliance.models import DeadlineKind as K
 from baton.compliance.models import StatutoryDeadline
 from baton.core.errors import Conflict, InvalidInput
@@ -66,7 +66,7 @@ def test_planned_on_approval_with_the_statutory_dates(approved_case: ExitCase) -
         event_type=E.DEADLINES_PLANNED, subject_id=str(approved_case.pk)
     ).exists()
     # Planning again changes nothing.
-    assert deadlines.plan(approved_case) == []
+    assert actions_deadlines.plan(approved_case) == []
 
 
 def test_planning_is_a_fixed_number_of_queries(
@@ -79,7 +79,7 @@ def test_planning_is_a_fixed_number_of_queries(
     # the work city, the rules in force, one insert of tasks, one of deadlines, the audit
     # trail (head ×2, entries, head update) and the outbox's events — however many there are
     with transaction.atomic(), django_assert_num_queries(9):
-        rows = deadlines.plan(case, fresh=True)
+        rows = actions_deadlines.plan(case, fresh=True)
     assert len(rows) == len(EXPECTED)
 
 
@@ -87,7 +87,7 @@ def test_moved_with_the_last_day_except_what_is_done(
     users: dict[str, Any], approved_case: ExitCase
 ) -> None:
     hr = users["hrbp.cloud"]
-    deadlines.complete_deadline(
+    actions_deadlines.complete_deadline(
         _rows(approved_case)[K.HOUSING_FUND], acting_user=hr, evidence_note="公积金中心受理号 123"
     )
     case = ho.change_last_day(approved_case, dt.date(2027, 1, 15), acting_user=hr)
@@ -126,20 +126,24 @@ def test_hr_records_a_deadline_met_with_evidence(
     rows = _rows(approved_case)
     filing = rows[K.UNEMPLOYMENT_FILING]
     with pytest.raises(PermissionDenied):
-        deadlines.complete_deadline(filing, acting_user=users["employee"], evidence_note="x")
+        actions_deadlines.complete_deadline(
+            filing, acting_user=users["employee"], evidence_note="x"
+        )
     with pytest.raises(PermissionDenied):
-        deadlines.complete_deadline(filing, acting_user=users["head.rd"], evidence_note="x")
+        actions_deadlines.complete_deadline(filing, acting_user=users["head.rd"], evidence_note="x")
     with pytest.raises(InvalidInput):
-        deadlines.complete_deadline(filing, acting_user=users["hrbp.cloud"], evidence_note=" ")
+        actions_deadlines.complete_deadline(
+            filing, acting_user=users["hrbp.cloud"], evidence_note=" "
+        )
     with pytest.raises(Conflict):
-        deadlines.complete_deadline(
+        actions_deadlines.complete_deadline(
             rows[K.CERTIFICATE], acting_user=users["hrbp.cloud"], evidence_note="纸质已发"
         )
     with pytest.raises(Conflict):
-        deadlines.complete_deadline(
+        actions_deadlines.complete_deadline(
             rows[K.CONTRACT_RETENTION], acting_user=users["hrbp.cloud"], evidence_note="x"
         )
-    deadlines.complete_deadline(
+    actions_deadlines.complete_deadline(
         filing, acting_user=users["hrbp.cloud"], evidence_note="社保经办机构回执 2027-0001"
     )
     filing.refresh_from_db()
@@ -148,7 +152,9 @@ def test_hr_records_a_deadline_met_with_evidence(
     filing.task.refresh_from_db()
     assert filing.task.state == TaskState.ACCEPTED
     with pytest.raises(Conflict):
-        deadlines.complete_deadline(filing, acting_user=users["admin"], evidence_note="again")
+        actions_deadlines.complete_deadline(
+            filing, acting_user=users["admin"], evidence_note="again"
+        )
 
 
 def test_accepting_the_task_on_the_task_page_meets_the_deadline(

@@ -405,7 +405,7 @@ def test_parameters_come_from_the_rule_packs(approved_case: ExitCase) -> None:
 def test_owed_amounts_prefilled_from_business_records(
     case: ExitCase, users: dict[str, Any]
 ) -> None:
-    from baton.integrations import business
+    from baton.integrations.actions import business
     from baton.integrations.models import ConnectedSystem
 
     system = ConnectedSystem.objects.create(

@@ -33,6 +33,7 @@ from baton.handover.models import (
     OwnerRole,
     ReceiverRule,
 )
+from baton.handover.rules import is_leaver, require_case, require_case_manager
 from baton.handover.templates_logic import compose_checklist
 from baton.org.models import Department, Employee, EmployeeStatus
 
@@ -84,7 +85,7 @@ def _require_participant(acting_user: Any) -> None:
 
 def _own_case(acting_user: Any, case: ExitCase) -> bool:
     """Whether the user is the leaver acting on their own, visible case."""
-    if authz.access_for(acting_user).employee_id != case.employee_id:
+    if not is_leaver(acting_user, case):
         return False
     _require_participant(acting_user)
     if not authz.visible_to(
@@ -168,7 +169,7 @@ def open_case(
     return case
 
 
-def _lock_case(case: ExitCase) -> ExitCase:
+def lock_case(case: ExitCase) -> ExitCase:
     return (
         ExitCase.objects.select_for_update()
         .select_related("employee", "employee__department", "legal_entity")
@@ -176,7 +177,7 @@ def _lock_case(case: ExitCase) -> ExitCase:
     )
 
 
-def _transition(
+def transition(
     case: ExitCase,
     to: str,
     event: E,
@@ -194,14 +195,6 @@ def _transition(
     case.save(update_fields=fields)
     trail.record(event, actor=acting_user, subject=case, changes={"state": (old, to)}, extra=extra)
     return case
-
-
-def _require_case(acting_user: Any, case: ExitCase, perm: Perm) -> None:
-    if not authz.visible_to(acting_user, perm, ExitCase.objects.filter(pk=case.pk)).exists():
-        raise PermissionDenied(_("You may not do this on this exit case."))
-    if perm != Perm.CASE_VIEW and authz.access_for(acting_user).employee_id == case.employee_id:
-        # HR leaving the company does not manage or approve their own exit.
-        raise PermissionDenied(_("Nobody manages their own exit case."))
 
 
 def _join_hidden_case(
@@ -231,7 +224,7 @@ def _join_hidden_case(
     if case.state in APPROVED_STATES:
         _mark_departing(case, acting_user=acting_user)
     if case.state == CaseState.DRAFT:
-        case = _transition(
+        case = transition(
             case,
             CaseState.SUBMITTED,
             E.CASE_SUBMITTED,
@@ -243,13 +236,61 @@ def _join_hidden_case(
 
 @transaction.atomic
 def submit_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
-    case = _lock_case(case)
+    case = lock_case(case)
     if not _own_case(acting_user, case):
-        _require_case(acting_user, case, Perm.CASE_APPROVE)
+        require_case(acting_user, case, Perm.CASE_APPROVE)
     if case.state != CaseState.DRAFT:
         raise Conflict(_("Only a draft can be submitted."))
-    return _transition(
+    return transition(
         case, CaseState.SUBMITTED, E.CASE_SUBMITTED, acting_user=acting_user, stamp="submitted_at"
+    )
+
+
+def _set_successor(case: ExitCase, successor: Employee, *, acting_user: Any) -> None:
+    if successor.pk == case.employee_id:
+        raise InvalidInput.field("successor", _("The leaver cannot be their own successor."))
+    if successor.status == EmployeeStatus.DEPARTED:
+        raise InvalidInput.field("successor", _("The successor has already left."))
+    old_successor = case.successor_id
+    case.successor = successor
+    case.save(update_fields=["successor"])
+    trail.record(
+        E.CASE_UPDATED,
+        actor=acting_user,
+        subject=case,
+        changes={"successor": (old_successor, successor.pk)},
+    )
+
+
+def _asked_people(wanted: set[int]) -> dict[int, Employee]:
+    """The employees named at approval for "ask at launch" items, all of them known."""
+    people = {e.pk: e for e in Employee.objects.filter(pk__in=wanted)} if wanted else {}
+    missing = wanted - set(people)
+    if missing:
+        raise InvalidInput.field(
+            "receivers",
+            _("Unknown employee ids: %(ids)s") % {"ids": ", ".join(map(str, sorted(missing)))},
+        )
+    return people
+
+
+def _new_task(
+    case: ExitCase, item: Mapping[str, Any], receiver: Employee | None, *, sort: int
+) -> HandoverTask:
+    """The task for one checklist item (owner, approver and due date are set by the caller)."""
+    return HandoverTask(
+        case=case,
+        key=item["key"],
+        template_id=item.get("template_id"),
+        title=item["title"],
+        category=item["category"],
+        acceptance_criteria=item["acceptance_criteria"],
+        evidence_kind=item["evidence_kind"],
+        sub_items=[{"label": s, "done": False} for s in item["sub_items"]],
+        blocks_clearance=item["blocks_clearance"],
+        reusable=item.get("reusable", False),
+        receiver=receiver,
+        sort=sort,
     )
 
 
@@ -267,27 +308,15 @@ def approve_case(
     chain when a role is empty), due dates in working days from the last working day.
     `receivers` / `owners` answer the items whose rule is "ask at launch" (item key → employee).
     """
-    case = _lock_case(case)
-    _require_case(acting_user, case, Perm.CASE_APPROVE)
-    if authz.access_for(acting_user).employee_id == case.employee_id:
+    case = lock_case(case)
+    require_case(acting_user, case, Perm.CASE_APPROVE)
+    if is_leaver(acting_user, case):
         raise PermissionDenied(_("Nobody approves their own exit."))
     if case.state not in (CaseState.DRAFT, CaseState.SUBMITTED):
         raise Conflict(_("This case is not waiting for approval."))
     employee = case.employee
     if successor is not None:
-        if successor.pk == employee.pk:
-            raise InvalidInput.field("successor", _("The leaver cannot be their own successor."))
-        if successor.status == EmployeeStatus.DEPARTED:
-            raise InvalidInput.field("successor", _("The successor has already left."))
-        old_successor = case.successor_id
-        case.successor = successor
-        case.save(update_fields=["successor"])
-        trail.record(
-            E.CASE_UPDATED,
-            actor=acting_user,
-            subject=case,
-            changes={"successor": (old_successor, successor.pk)},
-        )
+        _set_successor(case, successor, acting_user=acting_user)
     versions, items = compose_checklist(employee, case.exit_type)
     if not items:
         raise Conflict(
@@ -300,14 +329,7 @@ def approve_case(
     successor = case.successor or manager
     asked = {**{k: int(v) for k, v in (receivers or {}).items()}}
     asked_owners = {k: int(v) for k, v in (owners or {}).items()}
-    wanted = set(asked.values()) | set(asked_owners.values())
-    people = {e.pk: e for e in Employee.objects.filter(pk__in=wanted)} if wanted else {}
-    missing = wanted - set(people)
-    if missing:
-        raise InvalidInput.field(
-            "receivers",
-            _("Unknown employee ids: %(ids)s") % {"ids": ", ".join(map(str, sorted(missing)))},
-        )
+    people = _asked_people({*asked.values(), *asked_owners.values()})
     jurisdiction = case.legal_entity.jurisdiction
     due_cache: dict[int, dt.date] = {}
     tasks: list[HandoverTask] = []
@@ -316,20 +338,7 @@ def approve_case(
         receiver = _resolve_receiver(
             item["receiver_rule"], manager, successor, people.get(asked.get(key, 0))
         )
-        task = HandoverTask(
-            case=case,
-            key=key,
-            template_id=item.get("template_id"),
-            title=item["title"],
-            category=item["category"],
-            acceptance_criteria=item["acceptance_criteria"],
-            evidence_kind=item["evidence_kind"],
-            sub_items=[{"label": s, "done": False} for s in item["sub_items"]],
-            blocks_clearance=item["blocks_clearance"],
-            reusable=item.get("reusable", False),
-            receiver=receiver,
-            sort=n,
-        )
+        task = _new_task(case, item, receiver, sort=n)
         _assign_owner(task, item, employee, manager, receiver, people.get(asked_owners.get(key, 0)))
         _assign_approver(task, item, manager, receiver)
         offset = int(item["due_offset"])
@@ -341,7 +350,7 @@ def approve_case(
     HandoverTask.objects.bulk_create(tasks)
     case.template_version = version
     case.save(update_fields=["template_version"])
-    _transition(
+    transition(
         case,
         CaseState.APPROVED,
         E.CASE_APPROVED,
@@ -465,8 +474,8 @@ def _assign_approver(
 
 @transaction.atomic
 def reveal_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
-    case = _lock_case(case)
-    _require_case(acting_user, case, Perm.CASE_MANAGE)
+    case = lock_case(case)
+    require_case_manager(acting_user, case)
     if not case.confidential or case.revealed_at is not None:
         raise Conflict(_("This case is not a hidden pre-resignation handover."))
     case.revealed_at = timezone.now()
@@ -480,7 +489,7 @@ def reveal_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
 @transaction.atomic
 def withdraw_case(case: ExitCase, *, acting_user: Any, reason: str = "") -> ExitCase:
     """The employee withdraws their resignation (or HR records it). Nothing is deleted."""
-    case = _lock_case(case)
+    case = lock_case(case)
     if _own_case(acting_user, case):
         if case.exit_type != ExitType.RESIGNATION or case.state not in (
             CaseState.DRAFT,
@@ -491,7 +500,7 @@ def withdraw_case(case: ExitCase, *, acting_user: Any, reason: str = "") -> Exit
                 _("Once approved, a withdrawal is agreed with HR, who records it.")
             )
     else:
-        _require_case(acting_user, case, Perm.CASE_MANAGE)
+        require_case_manager(acting_user, case)
     return _stop(
         case, CaseState.WITHDRAWN, E.CASE_WITHDRAWN, acting_user=acting_user, reason=reason
     )
@@ -499,8 +508,8 @@ def withdraw_case(case: ExitCase, *, acting_user: Any, reason: str = "") -> Exit
 
 @transaction.atomic
 def cancel_case(case: ExitCase, *, acting_user: Any, reason: str) -> ExitCase:
-    case = _lock_case(case)
-    _require_case(acting_user, case, Perm.CASE_MANAGE)
+    case = lock_case(case)
+    require_case_manager(acting_user, case)
     if not reason.strip():
         raise InvalidInput.field("reason", _("Say why the case is cancelled."))
     return _stop(
@@ -513,7 +522,7 @@ def _stop(case: ExitCase, to: str, event: E, *, acting_user: Any, reason: str) -
         raise Conflict(_("Only an open case can be withdrawn or cancelled."))
     case.state_before_stop = case.state
     case.save(update_fields=["state_before_stop"])
-    case = _transition(case, to, event, acting_user=acting_user, extra={"reason": reason[:500]})
+    case = transition(case, to, event, acting_user=acting_user, extra={"reason": reason[:500]})
     if case.employee.status == EmployeeStatus.DEPARTING:
         base.update(
             case.employee,
@@ -529,8 +538,8 @@ def _stop(case: ExitCase, to: str, event: E, *, acting_user: Any, reason: str) -
 @transaction.atomic
 def restore_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
     """HR undoes a withdrawal or cancellation: the case returns to where it was, tasks and all."""
-    case = _lock_case(case)
-    _require_case(acting_user, case, Perm.CASE_MANAGE)
+    case = lock_case(case)
+    require_case_manager(acting_user, case)
     if case.state not in (CaseState.WITHDRAWN, CaseState.CANCELLED) or not case.state_before_stop:
         raise Conflict(_("Only a withdrawn or cancelled case can be restored."))
     if (
@@ -542,7 +551,7 @@ def restore_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
     back = case.state_before_stop
     case.state_before_stop = ""
     case.save(update_fields=["state_before_stop"])
-    case = _transition(case, back, E.CASE_REOPENED, acting_user=acting_user)
+    case = transition(case, back, E.CASE_REOPENED, acting_user=acting_user)
     if back in (CaseState.APPROVED, CaseState.HANDOVER):
         _mark_departing(case, acting_user=acting_user)
     return case
@@ -551,8 +560,8 @@ def restore_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
 @transaction.atomic
 def change_last_day(case: ExitCase, last_working_day: dt.date, *, acting_user: Any) -> ExitCase:
     """Move the last working day; open tasks' due dates follow (same working-day offsets)."""
-    case = _lock_case(case)
-    _require_case(acting_user, case, Perm.CASE_MANAGE)
+    case = lock_case(case)
+    require_case_manager(acting_user, case)
     if not case.is_open:
         raise Conflict(_("The case is no longer open."))
     if last_working_day < case.employee.hire_date:
@@ -584,12 +593,12 @@ def clear_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
     """Clearance: every blocking item accepted or waived. Clearance gates only the severance
     payment (LCL 50 §2) — never the separation certificate, final wages or the social-insurance
     and personnel-file transfer."""
-    case = _lock_case(case)
-    _require_case(acting_user, case, Perm.CASE_MANAGE)
-    return _clear_if_done(case, acting_user=acting_user, explicit=True)
+    case = lock_case(case)
+    require_case_manager(acting_user, case)
+    return clear_if_done(case, acting_user=acting_user, explicit=True)
 
 
-def _clear_if_done(case: ExitCase, *, acting_user: Any, explicit: bool = False) -> ExitCase:
+def clear_if_done(case: ExitCase, *, acting_user: Any, explicit: bool = False) -> ExitCase:
     if case.state not in (CaseState.APPROVED, CaseState.HANDOVER):
         if explicit:
             raise Conflict(_("Only a case in handover can be cleared."))
@@ -608,21 +617,21 @@ def _clear_if_done(case: ExitCase, *, acting_user: Any, explicit: bool = False) 
                 % {"n": open_blocking}
             )
         return case
-    return _transition(
+    return transition(
         case, CaseState.CLEARED, E.CASE_CLEARED, acting_user=acting_user, stamp="cleared_at"
     )
 
 
 @transaction.atomic
 def close_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
-    case = _lock_case(case)
-    _require_case(acting_user, case, Perm.CASE_MANAGE)
+    case = lock_case(case)
+    require_case_manager(acting_user, case)
     if case.state != CaseState.CLEARED:
         raise Conflict(_("Only a cleared case can be closed."))
     if is_hidden(case):
         # Closing records the person as departed, for everyone to see: tell them first.
         raise Conflict(_("Reveal the pre-resignation handover before closing the case."))
-    case = _transition(
+    case = transition(
         case, CaseState.CLOSED, E.CASE_CLOSED, acting_user=acting_user, stamp="closed_at"
     )
     if case.employee.status != EmployeeStatus.DEPARTED:
@@ -640,8 +649,8 @@ def close_case(case: ExitCase, *, acting_user: Any) -> ExitCase:
 @transaction.atomic
 def add_task(case: ExitCase, data: Mapping[str, Any], *, acting_user: Any) -> HandoverTask:
     """HR adds an item to a running case."""
-    case = _lock_case(case)
-    _require_case(acting_user, case, Perm.CASE_MANAGE)
+    case = lock_case(case)
+    require_case_manager(acting_user, case)
     if not case.is_open or case.state in (CaseState.DRAFT, CaseState.SUBMITTED):
         raise Conflict(_("Items are added once the case is approved and still open."))
     title = str(data.get("title") or "").strip()
@@ -678,5 +687,5 @@ def add_task(case: ExitCase, data: Mapping[str, Any], *, acting_user: Any) -> Ha
 @transaction.atomic
 def record_report_export(case: ExitCase, fmt: str, *, acting_user: Any) -> None:
     """Who took the unfinished-items report (a document of evidence) and when."""
-    _require_case(acting_user, case, Perm.CASE_VIEW)
+    require_case(acting_user, case, Perm.CASE_VIEW)
     trail.record(E.CASE_REPORT_EXPORTED, actor=acting_user, subject=case, extra={"format": fmt})

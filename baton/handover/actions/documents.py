@@ -18,16 +18,16 @@ from django.utils.translation import gettext as _
 
 from baton.access import authz
 from baton.access.authz import Perm
+from baton.access.models import hash_token
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core.errors import Conflict, Gone, InvalidInput, NotFound
 from baton.handover import crypto
-from baton.handover.actions.cases import _lock_case, _require_case
+from baton.handover.actions.cases import lock_case
 from baton.handover.actions.tasks import (
-    _lock_task,
-    _require_owner,
-    _task_change,
-    is_owner,
+    lock_task,
+    require_owner,
+    task_change,
 )
 from baton.handover.models import (
     CaseState,
@@ -38,6 +38,7 @@ from baton.handover.models import (
     HandoverTask,
     TaskState,
 )
+from baton.handover.rules import is_owner, manages_case, require_case_manager
 
 # ---------------------------------------------------------------- documents
 
@@ -94,26 +95,9 @@ def content_matches(data: bytes, content_type: str) -> bool:
     return False
 
 
-@transaction.atomic
-def upload_document(
-    case: ExitCase,
-    upload: UploadedFile,
-    *,
-    acting_user: Any,
-    task: HandoverTask | None = None,
-    reusable: bool = False,
-    note: str = "",
-) -> Document:
-    """Store a file encrypted (AES-256-GCM) with its SHA-256; same name again = next version."""
-    if task is not None:
-        task = _lock_task(task, acting_user)
-        _require_owner(acting_user, task)
-        if task.state not in (TaskState.TODO, TaskState.IN_PROGRESS, TaskState.REJECTED):
-            raise Conflict(_("This item is waiting for acceptance or finished."))
-        case = task.case
-    else:
-        case = _lock_case(case)
-        _require_case(acting_user, case, Perm.CASE_MANAGE)
+def _checked_file(upload: UploadedFile) -> tuple[str, str, bytes]:
+    """The upload's name, content type and bytes, once it is a non-empty file of an accepted
+    type, within the size limit, whose content is what its type says."""
     name = (upload.name or "").rsplit("/", 1)[-1].strip()[:255]
     if not name:
         raise InvalidInput.field("file", _("The file has no name."))
@@ -144,6 +128,30 @@ def upload_document(
             _("The file's content is not a %(type)s file; upload the real document.")
             % {"type": content_type},
         )
+    return name, content_type, data
+
+
+@transaction.atomic
+def upload_document(
+    case: ExitCase,
+    upload: UploadedFile,
+    *,
+    acting_user: Any,
+    task: HandoverTask | None = None,
+    reusable: bool = False,
+    note: str = "",
+) -> Document:
+    """Store a file encrypted (AES-256-GCM) with its SHA-256; same name again = next version."""
+    if task is not None:
+        task = lock_task(task, acting_user)
+        require_owner(acting_user, task)
+        if task.state not in (TaskState.TODO, TaskState.IN_PROGRESS, TaskState.REJECTED):
+            raise Conflict(_("This item is waiting for acceptance or finished."))
+        case = task.case
+    else:
+        case = lock_case(case)
+        require_case_manager(acting_user, case)
+    name, content_type, data = _checked_file(upload)
     digest = hashlib.sha256(data).hexdigest()
     previous = Document.objects.filter(case=case, task=task, name=name).order_by("-version").first()
     blob, key_id = crypto.encrypt(data, digest)
@@ -185,7 +193,7 @@ def upload_document(
         actor=acting_user,
     )
     if task is not None and task.state == TaskState.TODO:
-        _task_change(task, TaskState.IN_PROGRESS, E.TASK_STARTED, acting_user=acting_user)
+        task_change(task, TaskState.IN_PROGRESS, E.TASK_STARTED, acting_user=acting_user)
     return doc
 
 
@@ -269,13 +277,8 @@ def create_confirmation(
     valid_days: int = CONFIRMATION_DAYS,
 ) -> tuple[ExternalConfirmation, str]:
     """A one-time link for an outside party; returns the raw token (only its hash is kept)."""
-    task = _lock_task(task, acting_user)
-    if not (
-        is_owner(acting_user, task)
-        or authz.visible_to(
-            acting_user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=task.case_id)
-        ).exists()
-    ):
+    task = lock_task(task, acting_user)
+    if not (is_owner(acting_user, task) or manages_case(acting_user, task.case)):
         raise PermissionDenied(_("Only the owner of this item or HR can ask for a confirmation."))
     if task.evidence_kind != EvidenceKind.EXTERNAL:
         raise InvalidInput(_("This item does not ask for an external confirmation."))
@@ -297,7 +300,7 @@ def create_confirmation(
         recipient_name=recipient_name.strip()[:200],
         recipient_email=recipient_email.strip(),
         statement=statement.strip(),
-        token_hash=hashlib.sha256(raw.encode()).hexdigest(),
+        token_hash=hash_token(raw),
         expires_at=timezone.now() + dt.timedelta(days=valid_days),
         created_by=acting_user,
     )
@@ -318,7 +321,7 @@ def create_confirmation(
         actor=acting_user,
     )
     if task.state == TaskState.TODO:
-        _task_change(task, TaskState.IN_PROGRESS, E.TASK_STARTED, acting_user=acting_user)
+        task_change(task, TaskState.IN_PROGRESS, E.TASK_STARTED, acting_user=acting_user)
     return conf, raw
 
 
@@ -335,7 +338,7 @@ def find_confirmation(raw: str) -> ExternalConfirmation:
     """The confirmation behind a link, or an error that explains itself."""
     conf = (
         ExternalConfirmation.objects.select_related("task", "task__case")
-        .filter(token_hash=hashlib.sha256(raw.encode()).hexdigest())
+        .filter(token_hash=hash_token(raw))
         .first()
     )
     if conf is None:

@@ -25,7 +25,7 @@ from baton.handover.models import (
 # ---------------------------------------------------------------- knowledge map
 
 
-def _add_to_knowledge_map(task: HandoverTask, *, acting_user: Any) -> None:
+def add_to_knowledge_map(task: HandoverTask, *, acting_user: Any) -> None:
     """An accepted reusable item becomes part of the position's knowledge map: its note and
     the documents marked reusable (or all its documents, for an item meant for reuse)."""
     position_id = task.case.employee.position_id

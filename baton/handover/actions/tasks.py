@@ -17,8 +17,8 @@ from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core import actions as base
 from baton.core.errors import Conflict, InvalidInput
-from baton.handover.actions.cases import _clear_if_done, _require_case, _transition
-from baton.handover.actions.knowledge import _add_to_knowledge_map
+from baton.handover.actions.cases import clear_if_done, transition
+from baton.handover.actions.knowledge import add_to_knowledge_map
 from baton.handover.models import (
     DONE_TASK_STATES,
     CaseState,
@@ -27,43 +27,13 @@ from baton.handover.models import (
     HandoverTask,
     TaskState,
 )
+from baton.handover.rules import decide_refusal, is_owner, require_case_manager
 from baton.org.models import Employee, EmployeeStatus
 
 # ---------------------------------------------------------------- tasks
 
 
-def is_owner(user: Any, task: HandoverTask) -> bool:
-    if not authz.has_perm(user, Perm.CASE_PARTICIPATE):
-        return False  # e.g. a read-only token acting as its owner
-    me = authz.access_for(user).employee_id
-    if task.owner_id and me == task.owner_id:
-        return True
-    if task.owner_user_id and task.owner_user_id == user.pk:
-        return True
-    # Queue work on one's own exit (IT revoking their own accounts) is someone else's job.
-    return (
-        bool(task.owner_queue)
-        and me != task.case.employee_id
-        and authz.in_queue(user, task.owner_queue, task.case)
-    )
-
-
-def is_approver(user: Any, task: HandoverTask) -> bool:
-    if not authz.has_perm(user, Perm.CASE_PARTICIPATE):
-        return False
-    me = authz.access_for(user).employee_id
-    if task.approver_id and me == task.approver_id:
-        return True
-    if task.approver_user_id and task.approver_user_id == user.pk:
-        return True
-    return (
-        bool(task.approver_queue)
-        and me != task.case.employee_id
-        and authz.in_queue(user, task.approver_queue, task.case)
-    )
-
-
-def _lock_task(task: HandoverTask, acting_user: Any) -> HandoverTask:
+def lock_task(task: HandoverTask, acting_user: Any) -> HandoverTask:
     """Lock the task for a change by this user: it must be visible to them (a hidden
     pre-resignation handover is not, to the leaver) and its case in handover."""
     if not authz.visible_to(
@@ -78,19 +48,17 @@ def _lock_task(task: HandoverTask, acting_user: Any) -> HandoverTask:
 
 
 def _require_decider(user: Any, task: HandoverTask) -> None:
-    if not is_approver(user, task):
-        raise PermissionDenied(_("Only the approver of this item can accept or reject it."))
-    if task.submitted_by_id == user.pk:
-        # A queue may both own and approve an item; the same person never does both.
-        raise PermissionDenied(_("Someone other than the person who submitted it must decide."))
+    refusal = decide_refusal(user, task)
+    if refusal:
+        raise PermissionDenied(refusal)
 
 
-def _require_owner(user: Any, task: HandoverTask) -> None:
+def require_owner(user: Any, task: HandoverTask) -> None:
     if not is_owner(user, task):
         raise PermissionDenied(_("Only the owner of this item can do this."))
 
 
-def _task_change(
+def task_change(
     task: HandoverTask,
     to: str,
     event: E,
@@ -110,17 +78,17 @@ def _task_change(
         extra={"case": task.case_id, **(extra or {})},
     )
     if task.case.state == CaseState.APPROVED:
-        _transition(task.case, CaseState.HANDOVER, E.CASE_HANDOVER_STARTED, acting_user=acting_user)
+        transition(task.case, CaseState.HANDOVER, E.CASE_HANDOVER_STARTED, acting_user=acting_user)
     return task
 
 
 @transaction.atomic
 def start_task(task: HandoverTask, *, acting_user: Any) -> HandoverTask:
-    task = _lock_task(task, acting_user)
-    _require_owner(acting_user, task)
+    task = lock_task(task, acting_user)
+    require_owner(acting_user, task)
     if task.state != TaskState.TODO:
         raise Conflict(_("This item has already been started."))
-    return _task_change(task, TaskState.IN_PROGRESS, E.TASK_STARTED, acting_user=acting_user)
+    return task_change(task, TaskState.IN_PROGRESS, E.TASK_STARTED, acting_user=acting_user)
 
 
 @transaction.atomic
@@ -132,8 +100,8 @@ def update_task_work(
     done_sub_items: Iterable[int] | None = None,
 ) -> HandoverTask:
     """The owner records progress: the handover note and which sub-items are done."""
-    task = _lock_task(task, acting_user)
-    _require_owner(acting_user, task)
+    task = lock_task(task, acting_user)
+    require_owner(acting_user, task)
     if task.state not in (TaskState.TODO, TaskState.IN_PROGRESS, TaskState.REJECTED):
         raise Conflict(_("This item is waiting for acceptance or finished."))
     changes: dict[str, tuple[Any, Any]] = {}
@@ -159,7 +127,7 @@ def update_task_work(
         extra={"case": task.case_id},
     )
     if task.state == TaskState.TODO:
-        _task_change(task, TaskState.IN_PROGRESS, E.TASK_STARTED, acting_user=acting_user)
+        task_change(task, TaskState.IN_PROGRESS, E.TASK_STARTED, acting_user=acting_user)
     return task
 
 
@@ -183,8 +151,8 @@ def missing_evidence(task: HandoverTask) -> list[str]:
 
 @transaction.atomic
 def submit_task(task: HandoverTask, *, acting_user: Any, note: str | None = None) -> HandoverTask:
-    task = _lock_task(task, acting_user)
-    _require_owner(acting_user, task)
+    task = lock_task(task, acting_user)
+    require_owner(acting_user, task)
     if task.state not in (TaskState.TODO, TaskState.IN_PROGRESS, TaskState.REJECTED):
         raise Conflict(_("This item cannot be submitted now."))
     if note is not None:
@@ -197,7 +165,7 @@ def submit_task(task: HandoverTask, *, acting_user: Any, note: str | None = None
         )
     task.submitted_at = timezone.now()
     task.submitted_by = acting_user
-    return _task_change(
+    return task_change(
         task,
         TaskState.SUBMITTED,
         E.TASK_SUBMITTED,
@@ -210,7 +178,7 @@ def submit_task(task: HandoverTask, *, acting_user: Any, note: str | None = None
 def accept_task(task: HandoverTask, *, acting_user: Any, comment: str = "") -> HandoverTask:
     """Only the approver accepts; the row lock makes a concurrent accept/reject see the other's
     outcome and refuse."""
-    task = _lock_task(task, acting_user)
+    task = lock_task(task, acting_user)
     _require_decider(acting_user, task)
     if task.state != TaskState.SUBMITTED:
         raise Conflict(
@@ -219,7 +187,7 @@ def accept_task(task: HandoverTask, *, acting_user: Any, comment: str = "") -> H
         )
     task.decided_at = timezone.now()
     task.last_comment = comment
-    task = _task_change(
+    task = task_change(
         task,
         TaskState.ACCEPTED,
         E.TASK_ACCEPTED,
@@ -228,14 +196,14 @@ def accept_task(task: HandoverTask, *, acting_user: Any, comment: str = "") -> H
         extra={"comment": comment},
     )
     if task.reusable:
-        _add_to_knowledge_map(task, acting_user=acting_user)
-    _clear_if_done(task.case, acting_user=acting_user)
+        add_to_knowledge_map(task, acting_user=acting_user)
+    clear_if_done(task.case, acting_user=acting_user)
     return task
 
 
 @transaction.atomic
 def reject_task(task: HandoverTask, *, acting_user: Any, comment: str) -> HandoverTask:
-    task = _lock_task(task, acting_user)
+    task = lock_task(task, acting_user)
     _require_decider(acting_user, task)
     if task.state != TaskState.SUBMITTED:
         raise Conflict(
@@ -247,7 +215,7 @@ def reject_task(task: HandoverTask, *, acting_user: Any, comment: str) -> Handov
     task.decided_at = timezone.now()
     task.last_comment = comment
     # Rejected goes straight back to the owner as work in progress, with the comment.
-    return _task_change(
+    return task_change(
         task,
         TaskState.IN_PROGRESS,
         E.TASK_REJECTED,
@@ -259,14 +227,14 @@ def reject_task(task: HandoverTask, *, acting_user: Any, comment: str) -> Handov
 
 @transaction.atomic
 def waive_task(task: HandoverTask, *, acting_user: Any, reason: str) -> HandoverTask:
-    task = _lock_task(task, acting_user)
-    _require_case(acting_user, task.case, Perm.CASE_MANAGE)
+    task = lock_task(task, acting_user)
+    require_case_manager(acting_user, task.case)
     if not reason.strip():
         raise InvalidInput.field("reason", _("Say why the item is waived."))
     if task.state in DONE_TASK_STATES:
         raise Conflict(_("This item is already finished."))
     task.last_comment = reason
-    task = _task_change(
+    task = task_change(
         task,
         TaskState.WAIVED,
         E.TASK_WAIVED,
@@ -274,7 +242,7 @@ def waive_task(task: HandoverTask, *, acting_user: Any, reason: str) -> Handover
         fields=["last_comment"],
         extra={"reason": reason},
     )
-    _clear_if_done(task.case, acting_user=acting_user)
+    clear_if_done(task.case, acting_user=acting_user)
     return task
 
 
@@ -287,8 +255,8 @@ def reassign_task(
     receiver_id: int | None = None,
     approver_id: int | None = None,
 ) -> HandoverTask:
-    task = _lock_task(task, acting_user)
-    _require_case(acting_user, task.case, Perm.CASE_MANAGE)
+    task = lock_task(task, acting_user)
+    require_case_manager(acting_user, task.case)
     values: dict[str, Any] = {}
     if owner_id is not None:
         values.update(owner_id=owner_id, owner_queue="", owner_user_id=None)

@@ -19,13 +19,13 @@ from baton.access.authz import Perm
 from baton.core.api_crud import Page
 from baton.core.errors import InvalidInput
 from baton.core.http import AuthedRequest
-from baton.handover import actions
+from baton.handover import actions, rules
 from baton.handover.api.common import (
-    _case,
-    _case_qs,
-    _page,
-    _reader,
-    _writer,
+    case_queryset,
+    fetch_case,
+    page,
+    reader,
+    writer,
 )
 from baton.handover.models import (
     DONE_TASK_STATES,
@@ -91,10 +91,17 @@ class TaskCounts(Schema):
 
 class CaseDetail(CaseOut):
     tasks: TaskCounts = Field(...)
+    allowed_ops: list[str] = Field(
+        ..., description="The operations the caller may run on this case now (rules.case_ops)."
+    )
 
     @staticmethod
     def resolve_tasks(obj: ExitCase) -> dict[str, Any]:
         return _task_counts(obj)
+
+    @staticmethod
+    def resolve_allowed_ops(obj: ExitCase, context: dict[str, Any]) -> list[str]:
+        return list(rules.case_ops(context["request"].user, obj).allowed)
 
 
 def _task_counts(case: ExitCase) -> dict[str, Any]:
@@ -164,7 +171,7 @@ class TaskAddIn(Schema):
     blocks_clearance: bool = True
 
 
-def _employee_or_invalid(field: str, employee_id: int | None) -> Employee | None:
+def employee_or_invalid(field: str, employee_id: int | None) -> Employee | None:
     if employee_id is None:
         return None
     found = Employee.objects.filter(pk=employee_id).first()
@@ -202,9 +209,9 @@ def list_cases(
 ) -> dict[str, Any]:
     """Exit cases the user may see; `department` covers its whole subtree, `q` is a name or
     employee-number prefix."""
-    user = _reader(request)
+    user = reader(request)
     authz.require(user, Perm.CASE_VIEW)
-    qs = authz.visible_to(user, Perm.CASE_VIEW, _case_qs())
+    qs = authz.visible_to(user, Perm.CASE_VIEW, case_queryset())
     if state is not None:
         qs = qs.filter(state=state)
     if business_unit is not None:
@@ -216,19 +223,19 @@ def list_cases(
         qs = qs.filter(employee_id=employee)
     if q := q.strip():
         qs = qs.filter(Q(employee__name__startswith=q) | Q(employee__employee_number__startswith=q))
-    return _page(qs.order_by("-opened_at", "-id"), limit, offset)
+    return page(qs.order_by("-opened_at", "-id"), limit, offset)
 
 
 @router.get("/cases/{int:case_id}", response=CaseDetail, operation_id="get_case")
 def get_case(request: AuthedRequest, case_id: int) -> Any:
-    return _case(_reader(request), case_id)
+    return fetch_case(reader(request), case_id)
 
 
 @router.post("/cases", response={201: CaseDetail}, operation_id="open_case")
 def open_case(request: AuthedRequest, payload: CaseOpenIn) -> Any:
     """Open an exit case: an employee's own resignation, HR or the manager initiating one, or
     HR opening a confidential pre-resignation handover. `submit` submits it at once."""
-    user = _writer(request)
+    user = writer(request)
     employee = _leaver(user, payload.employee_id)
     case = actions.open_case(
         employee,
@@ -238,19 +245,19 @@ def open_case(request: AuthedRequest, payload: CaseOpenIn) -> Any:
         reason=payload.reason,
         desired_last_day=payload.desired_last_day,
         confidential=payload.confidential,
-        successor=_employee_or_invalid("successor_id", payload.successor_id),
+        successor=employee_or_invalid("successor_id", payload.successor_id),
         submit=payload.submit,
     )
-    return Status(201, _case_qs().get(pk=case.pk))
+    return Status(201, case_queryset().get(pk=case.pk))
 
 
 def _case_action(
     request: AuthedRequest, case_id: int, do: Callable[[ExitCase, Any], Any]
 ) -> ExitCase:
-    user = _writer(request)
-    case = _case(user, case_id)
+    user = writer(request)
+    case = fetch_case(user, case_id)
     do(case, user)
-    return _case_qs().get(pk=case.pk)
+    return case_queryset().get(pk=case.pk)
 
 
 @router.post("/cases/{int:case_id}/submit", response=CaseDetail, operation_id="submit_case")

@@ -24,11 +24,11 @@ from baton.core.middleware import client_ip
 from baton.handover import actions
 from baton.handover.api.common import (
     ErrorOut,
-    _case,
-    _page,
-    _reader,
-    _task,
-    _writer,
+    fetch_case,
+    fetch_task,
+    page,
+    reader,
+    writer,
 )
 from baton.handover.models import (
     Document,
@@ -86,9 +86,9 @@ def list_case_documents(
     request: AuthedRequest, case_id: int, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
     """Every document of the case (its own and its tasks'), newest version first."""
-    user = _reader(request)
-    case = _case(user, case_id)
-    return _page(_documents(user, case_id=case.pk), limit, offset)
+    user = reader(request)
+    case = fetch_case(user, case_id)
+    return page(_documents(user, case_id=case.pk), limit, offset)
 
 
 @router.get(
@@ -97,9 +97,9 @@ def list_case_documents(
 def list_task_documents(
     request: AuthedRequest, task_id: int, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
-    user = _reader(request)
-    task = _task(user, task_id)
-    return _page(_documents(user, task_id=task.pk), limit, offset)
+    user = reader(request)
+    task = fetch_task(user, task_id)
+    return page(_documents(user, task_id=task.pk), limit, offset)
 
 
 @router.post(
@@ -116,8 +116,8 @@ def upload_case_document(
 ) -> Any:
     """Upload a file to the case itself (HR). Stored encrypted; the same name again is a new
     version."""
-    user = _writer(request)
-    case = _case(user, case_id)
+    user = writer(request)
+    case = fetch_case(user, case_id)
     upload = _required_file(file)
     return Status(
         201, actions.upload_document(case, upload, acting_user=user, reusable=reusable, note=note)
@@ -138,8 +138,8 @@ def upload_task_document(
 ) -> Any:
     """The task's owner uploads evidence. `reusable` files feed the position's knowledge map
     when the item is accepted."""
-    user = _writer(request)
-    task = _task(user, task_id)
+    user = writer(request)
+    task = fetch_task(user, task_id)
     upload = _required_file(file)
     return Status(
         201,
@@ -156,7 +156,7 @@ def upload_task_document(
 )
 def download_document(request: AuthedRequest, document_id: int) -> HttpResponse:
     """The decrypted file, checked against its SHA-256. Every download is audited."""
-    user = _reader(request)
+    user = reader(request)
     doc = authz.get_for(user, Perm.CASE_VIEW, Document, pk=document_id)
     data = actions.read_document(doc, acting_user=user)
     response = HttpResponse(data, content_type=doc.content_type)
@@ -232,12 +232,12 @@ class AnswerOut(Schema):
 def list_confirmations(
     request: AuthedRequest, task_id: int, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
-    user = _reader(request)
-    task = _task(user, task_id)
+    user = reader(request)
+    task = fetch_task(user, task_id)
     qs = authz.visible_to(
         user, Perm.CASE_VIEW, ExternalConfirmation.objects.filter(task_id=task.pk)
     ).order_by("-created_at", "-id")
-    return _page(qs, limit, offset)
+    return page(qs, limit, offset)
 
 
 @router.post(
@@ -248,8 +248,8 @@ def list_confirmations(
 def create_confirmation(request: AuthedRequest, task_id: int, payload: ConfirmationIn) -> Any:
     """A one-time, expiring link for someone outside the company to confirm a handover fact.
     The link is returned only in this response; only its hash is stored."""
-    user = _writer(request)
-    task = _task(user, task_id)
+    user = writer(request)
+    task = fetch_task(user, task_id)
     conf, raw = actions.create_confirmation(
         task,
         acting_user=user,
@@ -345,19 +345,19 @@ def list_knowledge(
     limit: int = 50,
     offset: int = 0,
 ) -> dict[str, Any]:
-    user = _reader(request)
+    user = reader(request)
     qs = _knowledge(user)
     if position is not None:
         qs = qs.filter(position_id=position)
     if q := q.strip():
         qs = qs.filter(Q(title__icontains=q) | Q(body__icontains=q))
-    return _page(qs.order_by("position_id", "category", "title", "id"), limit, offset)
+    return page(qs.order_by("position_id", "category", "title", "id"), limit, offset)
 
 
 @router.get("/knowledge/{int:item_id}", response=KnowledgeOut, operation_id="get_knowledge")
 def get_knowledge(request: AuthedRequest, item_id: int) -> Any:
     """One entry; reading it counts a view."""
-    user = _reader(request)
+    user = reader(request)
     item = authz.get_for(user, Perm.TEMPLATE_VIEW, _knowledge(user), pk=item_id)
     actions.count_knowledge_view(item)
     return item

@@ -17,20 +17,20 @@ from baton.access.authz import Perm
 from baton.core.api_crud import Page
 from baton.core.errors import InvalidInput
 from baton.core.http import AuthedRequest
-from baton.handover import actions
+from baton.handover import actions, rules
 from baton.handover.api.cases import (
     PersonRef,
     ReasonIn,
     TaskAddIn,
-    _employee_or_invalid,
+    employee_or_invalid,
 )
 from baton.handover.api.common import (
-    _case,
-    _page,
-    _reader,
-    _task,
-    _task_qs,
-    _writer,
+    fetch_case,
+    fetch_task,
+    page,
+    reader,
+    task_queryset,
+    writer,
 )
 from baton.handover.models import (
     DONE_TASK_STATES,
@@ -92,6 +92,13 @@ class TaskOut(Schema):
 
 class TaskDetail(TaskOut):
     missing_evidence: list[str] = Field(...)
+    allowed_ops: list[str] = Field(
+        ..., description="The operations the caller may run on this task now (rules.task_ops)."
+    )
+
+    @staticmethod
+    def resolve_allowed_ops(obj: HandoverTask, context: dict[str, Any]) -> list[str]:
+        return list(rules.task_ops(context["request"].user, obj).allowed)
 
     @staticmethod
     def resolve_missing_evidence(obj: HandoverTask) -> list[str]:
@@ -136,8 +143,8 @@ def list_tasks(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Handover tasks the user may see: on cases they may see, and those they take part in."""
-    user = _reader(request)
-    qs = authz.visible_to(user, Perm.CASE_VIEW, _task_qs())
+    user = reader(request)
+    qs = authz.visible_to(user, Perm.CASE_VIEW, task_queryset())
     if case is not None:
         qs = qs.filter(case_id=case)
     if state is not None:
@@ -146,32 +153,32 @@ def list_tasks(
         qs = qs.filter(authz.task_role_q(user, mine))
     if overdue:
         qs = qs.filter(due_date__lt=timezone.localdate()).exclude(state__in=DONE_TASK_STATES)
-    return _page(qs.order_by("due_date", "case_id", "sort", "id"), limit, offset)
+    return page(qs.order_by("due_date", "case_id", "sort", "id"), limit, offset)
 
 
 @router.get("/tasks/{int:task_id}", response=TaskDetail, operation_id="get_task")
 def get_task(request: AuthedRequest, task_id: int) -> Any:
-    return _task(_reader(request), task_id)
+    return fetch_task(reader(request), task_id)
 
 
 @router.post("/cases/{int:case_id}/tasks", response={201: TaskDetail}, operation_id="add_task")
 def add_task(request: AuthedRequest, case_id: int, payload: TaskAddIn) -> Any:
     """HR adds an item to a running case (HR accepts it)."""
-    user = _writer(request)
-    case = _case(user, case_id)
-    _employee_or_invalid("owner_id", payload.owner_id)
-    _employee_or_invalid("receiver_id", payload.receiver_id)
+    user = writer(request)
+    case = fetch_case(user, case_id)
+    employee_or_invalid("owner_id", payload.owner_id)
+    employee_or_invalid("receiver_id", payload.receiver_id)
     task = actions.add_task(case, payload.model_dump(), acting_user=user)
-    return Status(201, _task_qs().get(pk=task.pk))
+    return Status(201, task_queryset().get(pk=task.pk))
 
 
 def _task_action(
     request: AuthedRequest, task_id: int, do: Callable[[HandoverTask, Any], Any]
 ) -> HandoverTask:
-    user = _writer(request)
-    task = _task(user, task_id)
+    user = writer(request)
+    task = fetch_task(user, task_id)
     do(task, user)
-    return _task_qs().get(pk=task.pk)
+    return task_queryset().get(pk=task.pk)
 
 
 @router.post("/tasks/{int:task_id}/start", response=TaskDetail, operation_id="start_task")

@@ -19,11 +19,11 @@ from baton.core.errors import InvalidInput
 from baton.core.http import AuthedRequest
 from baton.handover import actions
 from baton.handover.api.common import (
-    _dump,
-    _page,
-    _reader,
-    _template,
-    _writer,
+    dump,
+    fetch_template,
+    page,
+    reader,
+    writer,
 )
 from baton.handover.models import (
     ApproverRole,
@@ -208,21 +208,21 @@ def list_templates(
     offset: int = 0,
 ) -> dict[str, Any]:
     """Checklist templates (not personal data: whoever may see templates sees all of them)."""
-    user = _reader(request)
+    user = reader(request)
     authz.require(user, Perm.TEMPLATE_VIEW)
     qs = authz.visible_to(user, Perm.TEMPLATE_VIEW, _template_qs()).order_by("name", "id")
     if q.strip():
         qs = qs.filter(name__icontains=q.strip())
     if active is not None:
         qs = qs.filter(is_active=active)
-    return _page(qs, limit, offset)
+    return page(qs, limit, offset)
 
 
 @router.get("/templates/{int:template_id}", response=TemplateDetail, operation_id="get_template")
 def get_template(request: AuthedRequest, template_id: int) -> dict[str, Any]:
     """A template with its own draft items, its effective items (inheritance applied, as the
     next publication would freeze them) and its published versions."""
-    user = _reader(request)
+    user = reader(request)
     return _template_detail(authz.get_for(user, Perm.TEMPLATE_VIEW, _template_qs(), pk=template_id))
 
 
@@ -239,7 +239,7 @@ def _template_detail(template: ChecklistTemplate) -> dict[str, Any]:
 
 @router.post("/templates", response={201: TemplateDetail}, operation_id="create_template")
 def create_template(request: AuthedRequest, payload: TemplateIn) -> Any:
-    user = _writer(request)
+    user = writer(request)
     template = actions.create_template(payload.model_dump(mode="json"), acting_user=user)
     return Status(201, _template_detail(template))
 
@@ -248,9 +248,9 @@ def create_template(request: AuthedRequest, payload: TemplateIn) -> Any:
     "/templates/{int:template_id}", response=TemplateDetail, operation_id="update_template"
 )
 def update_template(request: AuthedRequest, template_id: int, payload: TemplatePatch) -> Any:
-    user = _writer(request)
-    template = _template(user, template_id, Perm.TEMPLATE_MANAGE)
-    actions.update_template(template, _dump(payload, TEMPLATE_NULLABLE), acting_user=user)
+    user = writer(request)
+    template = fetch_template(user, template_id, Perm.TEMPLATE_MANAGE)
+    actions.update_template(template, dump(payload, TEMPLATE_NULLABLE), acting_user=user)
     return _template_detail(template)
 
 
@@ -262,13 +262,11 @@ def update_template(request: AuthedRequest, template_id: int, payload: TemplateP
 def save_template_item(request: AuthedRequest, template_id: int, key: str, payload: ItemIn) -> Any:
     """Add or change one item of the template's draft (takes effect when published). A
     `removed: true` item drops the inherited item with this key."""
-    user = _writer(request)
+    user = writer(request)
     if not re.match(ITEM_KEY, key):
         raise InvalidInput.field("key", _("Say which item (its key) the change is about."))
-    template = _template(user, template_id, Perm.TEMPLATE_MANAGE)
-    return actions.save_template_item(
-        template, key, _dump(payload, ITEM_NULLABLE), acting_user=user
-    )
+    template = fetch_template(user, template_id, Perm.TEMPLATE_MANAGE)
+    return actions.save_template_item(template, key, dump(payload, ITEM_NULLABLE), acting_user=user)
 
 
 @router.post(
@@ -282,8 +280,8 @@ def publish_template(
     """Freeze the effective items as the template's next version; new cases use it, running
     cases keep theirs."""
     body = payload or PublishIn()
-    user = _writer(request)
-    template = _template(user, template_id, Perm.TEMPLATE_MANAGE)
+    user = writer(request)
+    template = fetch_template(user, template_id, Perm.TEMPLATE_MANAGE)
     return Status(201, actions.publish_template(template, acting_user=user, note=body.note))
 
 
@@ -296,9 +294,9 @@ def propose_template_change(
     request: AuthedRequest, template_id: int, payload: ChangeProposalIn
 ) -> Any:
     """Propose a change to one item; it applies (and is published) only when HR approves."""
-    user = _writer(request)
-    template = _template(user, template_id)
-    data = _dump(payload, ITEM_NULLABLE)
+    user = writer(request)
+    template = fetch_template(user, template_id)
+    data = dump(payload, ITEM_NULLABLE)
     reason = data.pop("reason", "")
     data["key"] = payload.key
     return Status(
@@ -316,7 +314,7 @@ def list_template_changes(
 ) -> dict[str, Any]:
     """Proposed checklist changes: all of them for those who manage templates, otherwise the
     user's own proposals."""
-    user = _reader(request)
+    user = reader(request)
     authz.require(user, Perm.TEMPLATE_VIEW)
     qs = authz.visible_to(user, Perm.TEMPLATE_VIEW, TemplateChangeRequest.objects.all())
     if not authz.has_perm(user, Perm.TEMPLATE_MANAGE):
@@ -325,7 +323,7 @@ def list_template_changes(
         qs = qs.filter(template_id=template)
     if state is not None:
         qs = qs.filter(state=state)
-    return _page(qs.order_by("-created_at", "-id"), limit, offset)
+    return page(qs.order_by("-created_at", "-id"), limit, offset)
 
 
 @router.post(
@@ -335,6 +333,6 @@ def list_template_changes(
 )
 def decide_template_change(request: AuthedRequest, change_id: int, payload: DecisionIn) -> Any:
     """Approve (the item is saved and the template republished) or reject a proposal."""
-    user = _writer(request)
+    user = writer(request)
     change = authz.get_for(user, Perm.TEMPLATE_MANAGE, TemplateChangeRequest, pk=change_id)
     return actions.decide_template_change(change, payload.approve, acting_user=user)

@@ -98,7 +98,7 @@ def test_keys_rotate_reencrypts(work: Any, users: dict[str, Any], settings: Any)
     # Sealed secrets and certificates made under the old key are rotated too.
     from baton.compliance import actions_certificates
     from baton.core.sealed import unseal
-    from baton.integrations import actions_systems
+    from baton.integrations.actions import systems as actions_systems
 
     settings.BATON_FILE_KEY_CURRENT = "dev"
     system = actions_systems.create_system(

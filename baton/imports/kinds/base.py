@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils.translation import gettext as _
 
 from baton.access import authz
 from baton.access.authz import Perm
+from baton.imports.run import Run
 from baton.imports.values import CellError
-
-if TYPE_CHECKING:
-    from baton.imports.engine import Run
 
 
 class RowError(Exception):

@@ -3,6 +3,7 @@ unit), position families and positions, and who heads each department. Group adm
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from baton.imports import bulk
 from baton.imports.kinds.base import Column, Kind, RowError, Scope, cell
 from baton.imports.models import ChangeOp
 from baton.imports.values import check_length, parse_bool
+from baton.org.actions import validate_number_pattern
 from baton.org.models import (
     BusinessUnit,
     City,
@@ -86,8 +88,6 @@ class Groups(OrgKind):
         self.existing = list(Group.objects.values_list("code", flat=True))
 
     def build(self, raw: dict[str, str], row_no: int) -> dict[str, Any]:
-        from baton.org.actions import validate_number_pattern
-
         code = cell(raw, "code", _text(16), required=True)
         if self.existing and code not in self.existing:
             raise RowError(
@@ -144,8 +144,6 @@ class Cities(OrgKind):
             if name in raw:
                 out[name] = cell(raw, name, _text(limit)) or ""
         if out.get("time_zone"):
-            import zoneinfo
-
             if out["time_zone"] not in zoneinfo.available_timezones():
                 raise RowError(
                     "time_zone",

@@ -7,12 +7,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import F, Max, Min, Window
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from baton.access import authz
 from baton.access.authz import Perm
 from baton.core.cells import looks_like_formula
+from baton.handover.models import OPEN_CASE_STATES, ExitCase
 from baton.imports import bulk
 from baton.imports.kinds.base import Column, Kind, RowError, Scope, cell
 from baton.imports.mapping import attributes_of
@@ -27,6 +29,7 @@ from baton.imports.values import (
 )
 from baton.org import idcard
 from baton.org.actions import allocate_numbers, number_prefix
+from baton.org.duplicates import keyed
 from baton.org.models import (
     BusinessUnit,
     City,
@@ -125,8 +128,6 @@ class Employees(Kind):
         self.file_numbers: set[str] = set()
         self.file_legacy: dict[str, str] = {}
         self.contacts: list[tuple[int, str]] = []
-        from baton.handover.models import OPEN_CASE_STATES, ExitCase
-
         self.open_cases = set(
             ExitCase.objects.filter(state__in=OPEN_CASE_STATES).values_list(
                 "employee_id", flat=True
@@ -405,13 +406,9 @@ class Employees(Kind):
         """The same person in another business unit — same ID number, mobile or email — once
         the whole file is written: one GROUP BY per kind of evidence over the group (a query
         per chunk would scan the people table for every chunk)."""
-        from django.db.models import F, Max, Min, Window
-
-        from baton.org.duplicates import _keyed
-
         if not self.contacts:
             return
-        people = _keyed(Employee.objects.filter(group=self.group, merged_into__isnull=True))
+        people = keyed(Employee.objects.filter(group=self.group, merged_into__isnull=True))
         labels = {
             "id_number_hash": (_("ID card number"), "id_number"),
             "_phone": (_("mobile phone"), "phone"),
@@ -576,7 +573,7 @@ class Employees(Kind):
             out = list(r)
             # ID numbers leave (decrypted) only for those who may change every employee.
             key_id, blob = out.pop(), out.pop()
-            out[5] = _reveal(out[5], blob, key_id) if reveal and blob else ""
+            out[5] = idcard.reveal_blob(out[5], blob, key_id) if reveal and blob else ""
             out[15] = (
                 json.dumps(out[15] or {}, ensure_ascii=False, sort_keys=True) if out[15] else ""
             )
@@ -584,12 +581,6 @@ class Employees(Kind):
                 json.dumps(out[16] or {}, ensure_ascii=False, sort_keys=True) if out[16] else ""
             )
             yield out
-
-
-def _reveal(pk: int, blob: bytes, key_id: str) -> str:
-    from baton.handover import crypto
-
-    return crypto.decrypt(bytes(blob), idcard._binding(pk), key_id).decode()
 
 
 __all__ = ["Employees"]

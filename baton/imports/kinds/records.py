@@ -19,7 +19,9 @@ from baton.access import authz
 from baton.access.authz import Perm
 from baton.imports.kinds.base import Column, Kind, RowError, Scope, cell
 from baton.imports.values import (
+    CellError,
     check_length,
+    parse_bool,
     parse_choice,
     parse_date,
     parse_decimal,
@@ -128,8 +130,6 @@ class RecordKind(Kind):
 
 
 def _sequence(text: str) -> int:
-    from baton.imports.values import CellError
-
     n = parse_int(text)
     if not 1 <= n <= 99:
         raise CellError(_("Give the contract’s number, 1 to 99."), "out_of_range")
@@ -329,8 +329,6 @@ class Separations(RecordKind):
         if reason:
             details["reason"] = reason
         if raw.get("voluntary"):
-            from baton.imports.values import parse_bool
-
             details["voluntary"] = cell(raw, "voluntary", parse_bool)
         else:
             details["voluntary"] = event == LifecycleEventType.RESIGNATION

@@ -33,6 +33,7 @@ from baton.integrations.connectors.base import (
     PulledRecord,
     Reassignment,
 )
+from baton.integrations.logins import matched_value
 
 if TYPE_CHECKING:
     from baton.integrations.calls import CallLog
@@ -168,8 +169,6 @@ class WecomConnector:
     def login_for(self, employee: Employee) -> str:
         """The employee's WeCom userid when no account link names it: their attribute the
         system matches by (`config["match"]`: email, employee_number, phone or username)."""
-        from baton.integrations.revocation import matched_value
-
         return matched_value(employee, str(self.system.config.get("match") or "email"))
 
     # ---------------------------------------------------------------- accounts (not offered)

@@ -1,8 +1,8 @@
 """Integrations: events out (a transactional outbox feeding signed webhooks), the connected
 systems whose accounts are revoked when people leave, and the business data pulled from them.
 
-Every write goes through `baton.integrations.actions` (and its sibling action modules) or the
-outbox / delivery / connector machinery.
+Every write goes through the `baton.integrations.actions` package (one module per aggregate) or
+the outbox / delivery / connector machinery.
 """
 
 from baton.integrations.models.business import (

@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from baton.access import actions as access_actions
 from baton.access.models import RoleAssignment, User
 from baton.audit.models import AuditEntry
-from baton.integrations import actions
+from baton.integrations.actions import webhooks as webhook_actions
 from baton.integrations.models import Event, Subscription, WebhookDelivery, WebhookStatus
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def internal_body(name: str = "OA") -> dict[str, Any]:
 
 @pytest.fixture
 def group_sub(users: dict[str, User]) -> Subscription:
-    sub, _secret = actions.create_subscription(internal_body(), acting_user=users["admin"])
+    sub, _secret = webhook_actions.create_subscription(internal_body(), acting_user=users["admin"])
     return sub
 
 

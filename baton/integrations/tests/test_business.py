@@ -24,7 +24,7 @@ from baton.core.workdays import add_working_days
 from baton.handover import actions as ho
 from baton.handover import packs
 from baton.handover.models import ExitCase, HandoverTask
-from baton.integrations import business, system_tokens
+from baton.integrations.actions import business, system_tokens
 from baton.integrations.models import BusinessItem, ConnectedSystem, ConnectorCall, DataPull
 from baton.integrations.testing.bizserver import BizServer, connect
 from baton.org import actions as org_actions

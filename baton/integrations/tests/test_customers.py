@@ -26,6 +26,8 @@ from baton.handover import actions as ho_actions
 from baton.handover.actions.tasks import missing_evidence
 from baton.handover.models import ExitCase, ExternalConfirmation, HandoverTask
 from baton.integrations import customers, letters
+from baton.integrations.actions import customers as customer_actions
+from baton.integrations.actions import letters as letter_actions
 from baton.integrations.models import BusinessItem
 from baton.integrations.testing.wecom import WecomServer
 from baton.integrations.tests.customers_helpers import (
@@ -89,7 +91,7 @@ def test_to_the_receiver(case: ExitCase, users: dict[str, Any]) -> None:
     items = add_customers(case, system, 3)
     [peer, successor] = colleagues(case, 2)
     HandoverTask.objects.filter(pk=items[0].task_id).update(receiver=peer)
-    result = customers.reassign_customers(
+    result = customer_actions.reassign_customers(
         case, acting_user=users["hrbp.cloud"], strategy="receiver"
     )
     manager = case.employee.manager_id
@@ -108,7 +110,9 @@ def test_to_the_receiver(case: ExitCase, users: dict[str, Any]) -> None:
     }
     case.successor = successor
     case.save(update_fields=["successor"])
-    result = customers.reassign_customers(case, acting_user=users["head.rd"], strategy="receiver")
+    result = customer_actions.reassign_customers(
+        case, acting_user=users["head.rd"], strategy="receiver"
+    )
     assert set(result.moved.values()) == {successor.pk}
     entries = AuditEntry.objects.filter(event_type=E.CUSTOMERS_REASSIGNED, subject_id=str(case.pk))
     assert entries.count() == 2
@@ -127,7 +131,7 @@ def test_to_the_receiver(case: ExitCase, users: dict[str, Any]) -> None:
 def test_round_robin_in_name_order(case: ExitCase, users: dict[str, Any]) -> None:
     items = add_customers(case, plain_system(), 7)
     team = colleagues(case, 3)
-    result = customers.reassign_customers(
+    result = customer_actions.reassign_customers(
         case, acting_user=users["hrbp.cloud"], strategy="round_robin", team=list(reversed(team))
     )
     order = sorted(team, key=lambda e: (e.name, e.pk))
@@ -141,9 +145,11 @@ def test_by_current_load_counts_other_open_exits(case: ExitCase, users: dict[str
     busy, b, c, other_leaver = colleagues(case, 4)
     other = _open_case_for(other_leaver, admin)
     add_customers(other, system, 3, prefix="老客户")
-    customers.reassign_customers(other, acting_user=admin, strategy="round_robin", team=[busy])
+    customer_actions.reassign_customers(
+        other, acting_user=admin, strategy="round_robin", team=[busy]
+    )
     items = add_customers(case, system, 6)
-    result = customers.reassign_customers(
+    result = customer_actions.reassign_customers(
         case, acting_user=admin, strategy="by_load", team=[busy, b, c]
     )
     counts = Counter(result.moved.values())
@@ -151,7 +157,7 @@ def test_by_current_load_counts_other_open_exits(case: ExitCase, users: dict[str
     # Two more customers, one overridden to `b` (counted in the batch): the totals over the
     # open exits stay within one of each other.
     more = add_customers(case, system, 2, prefix="新客户")
-    result = customers.reassign_customers(
+    result = customer_actions.reassign_customers(
         case,
         acting_user=admin,
         strategy="by_load",
@@ -174,13 +180,13 @@ def test_refuses_the_leaver_and_people_leaving(case: ExitCase, users: dict[str, 
     items = add_customers(case, plain_system(), 2)
     gone, leaving, fine = colleagues(case, 3)
     with pytest.raises(InvalidInput) as err:
-        customers.reassign_customers(
+        customer_actions.reassign_customers(
             case, acting_user=admin, strategy=None, overrides={items[0].pk: case.employee_id}
         )
     assert case.employee.name in str(err.value.field_errors)
     Employee.objects.filter(pk=gone.pk).update(status="departed")
     with pytest.raises(InvalidInput) as err:
-        customers.reassign_customers(
+        customer_actions.reassign_customers(
             case,
             acting_user=admin,
             strategy="round_robin",
@@ -189,14 +195,14 @@ def test_refuses_the_leaver_and_people_leaving(case: ExitCase, users: dict[str, 
     assert f"{gone.name} ({gone.employee_number})" in str(err.value.field_errors)
     _open_case_for(leaving, admin)
     with pytest.raises(InvalidInput) as err:
-        customers.reassign_customers(
+        customer_actions.reassign_customers(
             case, acting_user=admin, strategy=None, overrides={items[1].pk: leaving.pk}
         )
     assert leaving.name in str(err.value.field_errors)
     with pytest.raises(InvalidInput):
-        customers.reassign_customers(case, acting_user=admin, strategy="by_load", team=[])
+        customer_actions.reassign_customers(case, acting_user=admin, strategy="by_load", team=[])
     with pytest.raises(InvalidInput):
-        customers.reassign_customers(
+        customer_actions.reassign_customers(
             case, acting_user=admin, strategy=None, overrides={999999: fine.pk}
         )
     assert set(_owners(case).values()) == {None}  # nothing was written
@@ -206,11 +212,11 @@ def test_overrides(case: ExitCase, users: dict[str, Any]) -> None:
     admin = users["admin"]
     items = add_customers(case, plain_system(), 3)
     a, b, c = colleagues(case, 3)
-    result = customers.reassign_customers(
+    result = customer_actions.reassign_customers(
         case, acting_user=admin, strategy="round_robin", team=[a], overrides={items[1].pk: b.pk}
     )
     assert result.moved == {items[0].pk: a.pk, items[1].pk: b.pk, items[2].pk: a.pk}
-    result = customers.reassign_customers(
+    result = customer_actions.reassign_customers(
         case, acting_user=admin, strategy=None, overrides={items[0].pk: c.pk, items[1].pk: b.pk}
     )
     assert result.moved == {items[0].pk: c.pk} and result.unchanged == [items[1].pk]
@@ -225,10 +231,14 @@ def test_reassigning_costs_the_same_queries_for_5_or_200_customers(
     add_customers(case, system, 5)
     a, b, c, d = colleagues(case, 4)
     with CaptureQueriesContext(connection) as small:
-        customers.reassign_customers(case, acting_user=admin, strategy="by_load", team=[a, b])
+        customer_actions.reassign_customers(
+            case, acting_user=admin, strategy="by_load", team=[a, b]
+        )
     add_customers(case, system, 195, prefix="更多")
     with CaptureQueriesContext(connection) as large:
-        customers.reassign_customers(case, acting_user=admin, strategy="by_load", team=[c, d])
+        customer_actions.reassign_customers(
+            case, acting_user=admin, strategy="by_load", team=[c, d]
+        )
     assert BusinessItem.objects.filter(case=case, new_owner__in=[c, d]).count() == 200
     assert len(large) == len(small) <= 30, [q["sql"][:120] for q in large.captured_queries]
 
@@ -261,9 +271,9 @@ def test_letters_in_the_customers_language_with_a_working_link(
     assert manager is not None
     Employee.objects.filter(pk=manager.pk).update(phone="13912345678")
     manager.refresh_from_db()
-    customers.reassign_customers(case, acting_user=hr, strategy="receiver")
+    customer_actions.reassign_customers(case, acting_user=hr, strategy="receiver")
 
-    report = letters.send_letters(case.pk, acting_user=hr)
+    report = letter_actions.send_letters(case.pk, acting_user=hr)
     assert sorted(report.sent) == sorted([english.pk, chinese.pk]) and not report.failed
     assert len(catcher.messages) == 2
     mails = {str(m["To"]).split("<")[-1].rstrip(">"): m for m in catcher.messages}
@@ -302,9 +312,9 @@ def test_letters_in_the_customers_language_with_a_working_link(
     assert missing_evidence(english_task) != []  # not answered yet
 
     # Sent once; a resend only when asked.
-    assert letters.send_letters(case.pk, acting_user=hr).sent == []
+    assert letter_actions.send_letters(case.pk, acting_user=hr).sent == []
     assert len(catcher.messages) == 2
-    again = letters.send_letters(case.pk, acting_user=hr, resend_before=timezone.now())
+    again = letter_actions.send_letters(case.pk, acting_user=hr, resend_before=timezone.now())
     assert sorted(again.sent) == sorted([english.pk, chinese.pk])
     assert len(catcher.messages) == 4
     assert BusinessItem.objects.get(pk=silent.pk).letter_sent_at is None
@@ -333,8 +343,8 @@ def test_a_letter_that_cannot_be_sent_leaves_nothing(case: ExitCase, users: dict
 
     email_channel(Closed(), case, users["admin"])
     [item] = add_customers(case, plain_system(), 1)
-    customers.reassign_customers(case, acting_user=users["admin"], strategy="receiver")
-    report = letters.send_letters(case.pk, acting_user=users["admin"])
+    customer_actions.reassign_customers(case, acting_user=users["admin"], strategy="receiver")
+    report = letter_actions.send_letters(case.pk, acting_user=users["admin"])
     assert list(report.failed) == [item.pk] and "SMTP" in report.failed[item.pk]
     assert not ExternalConfirmation.objects.filter(task_id=item.task_id).exists()
     assert BusinessItem.objects.get(pk=item.pk).letter_sent_at is None
@@ -342,11 +352,11 @@ def test_a_letter_that_cannot_be_sent_leaves_nothing(case: ExitCase, users: dict
 
 def test_no_email_channel_is_a_clear_error(case: ExitCase, users: dict[str, Any]) -> None:
     add_customers(case, plain_system(), 1)
-    customers.reassign_customers(case, acting_user=users["admin"], strategy="receiver")
+    customer_actions.reassign_customers(case, acting_user=users["admin"], strategy="receiver")
     with pytest.raises(Conflict, match="No email channel"):
-        letters.request_letters(case, acting_user=users["admin"])
+        letter_actions.request_letters(case, acting_user=users["admin"])
     with pytest.raises(Conflict, match="No email channel"):
-        letters.send_letters(case.pk, acting_user=users["admin"])
+        letter_actions.send_letters(case.pk, acting_user=users["admin"])
 
 
 def test_after_commit_the_worker_writes_back_and_sends_letters(
@@ -363,13 +373,13 @@ def test_after_commit_the_worker_writes_back_and_sends_letters(
         items = add_customers(case, wecom_system(wecom), ids)
         team = colleagues(case, 2)
         with django_capture_on_commit_callbacks(execute=True):
-            customers.reassign_customers(
+            customer_actions.reassign_customers(
                 case, acting_user=users["head.rd"], strategy="round_robin", team=team
             )
         # 离职继承 waits for the leaver to have left: the workers' clock comes back for it.
         assert wecom.calls("externalcontact/resigned/transfer_customer") == []
         after = dt.datetime.combine(case.last_working_day, dt.time(12), tzinfo=dt.UTC)
-        assert customers.sweep_write_backs(after + dt.timedelta(days=1)) == 1
+        assert customer_actions.sweep_write_backs(after + dt.timedelta(days=1)) == 1
         assert len(wecom.calls("externalcontact/resigned/transfer_customer")) == 2
     rows = BusinessItem.objects.filter(pk__in=[i.pk for i in items])
     assert set(rows.values_list("write_back", flat=True)) == {"done"}
@@ -434,7 +444,7 @@ def test_api_queues_letters(
 ) -> None:
     email_channel(catcher, case, users["admin"])
     add_customers(case, plain_system(), 2)
-    customers.reassign_customers(case, acting_user=users["admin"], strategy="receiver")
+    customer_actions.reassign_customers(case, acting_user=users["admin"], strategy="receiver")
     url = f"{api}/cases/{case.pk}/customers/letters"
     assert client_as("employee").post(url, {}, content_type="application/json").status_code == 403
     response = client_as("hrbp.cloud").post(url, {}, content_type="application/json")
@@ -483,7 +493,7 @@ def test_the_customers_page(case: ExitCase, users: dict[str, Any], client_as: An
 def test_write_back_through_a_rest_crm(case: ExitCase, users: dict[str, Any]) -> None:
     """Pulled by the REST connector (items and tasks made by the pull code), reassigned,
     written back through the manifest's reassign_customer flow."""
-    from baton.integrations.business import leaver_for, upsert_records
+    from baton.integrations.actions.business import leaver_for, upsert_records
     from baton.integrations.calls import CallLog
     from baton.integrations.connectors import for_system
     from baton.integrations.testing.bizserver import BizServer, connect
@@ -499,7 +509,7 @@ def test_write_back_through_a_rest_crm(case: ExitCase, users: dict[str, Any]) ->
         records = connector.pull(leaver_for(case, system, connector), ["customer"])
         upsert_records(case, system, records, pushed=False, acting_user=None)
         assert customers.transfers_customers(system)
-        result = customers.reassign_customers(
+        result = customer_actions.reassign_customers(
             case, acting_user=users["hrbp.cloud"], strategy="round_robin", team=[a, b]
         )
         assert len(result.moved) == 5
@@ -507,7 +517,7 @@ def test_write_back_through_a_rest_crm(case: ExitCase, users: dict[str, Any]) ->
         assert tasks.count() == 5 and set(tasks.values_list("evidence_kind", flat=True)) == {
             "external"
         }
-        report = customers.write_back(case.pk)
+        report = customer_actions.write_back(case.pk)
         assert len(report.done) == 5 and not report.failed
         assert len(biz.owned("customers", a.email)) == 3
         assert len(biz.owned("customers", b.email)) == 2

@@ -13,7 +13,10 @@ from django.utils import timezone
 
 from baton.core.errors import ActionError, InvalidInput
 from baton.handover import actions as handover
-from baton.integrations import actions_systems, customers, revocation, urlguard
+from baton.integrations import urlguard
+from baton.integrations.actions import customers as customer_actions
+from baton.integrations.actions import revocations
+from baton.integrations.actions import systems as system_actions
 from baton.integrations.calls import CallFailed, CallLog
 from baton.integrations.models import ConnectedSystem, DataPull, Revocation
 from baton.integrations.tests.customers_helpers import add_customers, plain_system
@@ -90,7 +93,7 @@ def test_a_confidential_handover_pulls_and_hands_over_nothing_until_revealed(
     assert not DataPull.objects.filter(case=case).exists()
     add_customers(case, plain_system(), 2)
     with pytest.raises(ActionError):
-        customers.reassign_customers(case, acting_user=hr, strategy="receiver")
+        customer_actions.reassign_customers(case, acting_user=hr, strategy="receiver")
     handover.reveal_case(case, acting_user=hr)
     assert crm.pk in set(DataPull.objects.filter(case=case).values_list("system", flat=True))
 
@@ -110,14 +113,14 @@ def test_an_undone_exit_deletes_nothing_and_tells_it(
     rev.refresh_from_db()
     assert rev.state == "revoked" and rev.delete_at is None
     assert Notification.objects.filter(title__contains="access was already revoked").exists()
-    assert revocation.claim_deletions(now + dt.timedelta(days=60), "w") == []
+    assert revocations.claim_deletions(now + dt.timedelta(days=60), "w") == []
 
 
 def test_a_paused_system_revokes_nothing(users: dict[str, Any], leaver: Employee) -> None:  # noqa: F811
     system = make_system(users["admin"])
     case = resign(users, leaver)
-    actions_systems.update_system(system, {"active": False}, acting_user=users["admin"])
-    assert revocation.claim(dt.datetime(2027, 1, 5, tzinfo=dt.UTC), "w") == []
+    system_actions.update_system(system, {"active": False}, acting_user=users["admin"])
+    assert revocations.claim(dt.datetime(2027, 1, 5, tzinfo=dt.UTC), "w") == []
     assert Revocation.objects.get(case=case).state == "scheduled"
 
 
@@ -125,14 +128,14 @@ def test_what_a_system_does_must_be_what_it_can(users: dict[str, Any]) -> None:
     admin = users["admin"]
     base = {"base_url": "http://127.0.0.1:9/", "internal": True}
     with pytest.raises(InvalidInput) as wecom:
-        actions_systems.create_system(
+        system_actions.create_system(
             {**base, "name": "WeCom", "kind": "wecom", "config": {"corpid": "ww1"}},
             {"secret": "s3cret"},
             acting_user=admin,
         )
     assert "revokes_access" in wecom.value.field_errors
     with pytest.raises(InvalidInput) as scim:
-        actions_systems.create_system(
+        system_actions.create_system(
             {**base, "name": "IdP", "kind": "scim", "pulls_data": True},
             {"token": "t0ken"},
             acting_user=admin,
@@ -140,7 +143,7 @@ def test_what_a_system_does_must_be_what_it_can(users: dict[str, Any]) -> None:
     assert "pulls_data" in scim.value.field_errors
     manifest = {"version": 1, "steps": {"test": [{"method": "GET", "path": "/ping"}]}}
     with pytest.raises(InvalidInput) as rest:
-        actions_systems.create_system(
+        system_actions.create_system(
             {**base, "name": "OA", "kind": "rest", "config": manifest}, acting_user=admin
         )
     assert "revokes_access" in rest.value.field_errors
@@ -152,10 +155,10 @@ def test_only_administrators_change_what_an_internal_system_calls(
     bu = BusinessUnit.objects.get(code="C")
     system = make_system(users["admin"], business_unit=bu)
     hr = users["hrbp.cloud"]
-    actions_systems.update_system(system, {"name": "云软件 IdP"}, acting_user=hr)  # a rename
+    system_actions.update_system(system, {"name": "云软件 IdP"}, acting_user=hr)  # a rename
     with pytest.raises(InvalidInput):
-        actions_systems.update_system(
+        system_actions.update_system(
             system, {"config": {"match": "employee_number"}}, acting_user=hr
         )
     with pytest.raises((InvalidInput, PermissionDenied)):
-        actions_systems.update_system(system, {"base_url": "http://127.0.0.2:9/v2"}, acting_user=hr)
+        system_actions.update_system(system, {"base_url": "http://127.0.0.2:9/v2"}, acting_user=hr)

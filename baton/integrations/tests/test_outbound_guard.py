@@ -20,7 +20,8 @@ from baton.audit.models import AuditEntry
 from baton.core.tests.test_outbound import REFUSED_URLS, RecordingHandler
 from baton.core.tests.test_outbound import rebinding_dns as rebinding_dns  # a fixture
 from baton.handover.models import ExitCase
-from baton.integrations import actions, webhooks
+from baton.integrations import webhooks
+from baton.integrations.actions import webhooks as webhook_actions
 from baton.integrations.models import ConnectedSystem, Subscription, WebhookDelivery
 from baton.integrations.testing.receiver import Receiver
 
@@ -82,7 +83,7 @@ def test_a_webhook_name_that_rebinds_to_loopback_is_refused_when_connecting(
     # the connection is made.
     rebinding_dns["public_answers"] = 2
     port = receiver.url.split(":")[2].split("/")[0]
-    sub, _secret = actions.create_subscription(
+    sub, _secret = webhook_actions.create_subscription(
         {"name": "rebind", "url": f"http://rebind.hx.example:{port}/", "event_types": ["case.*"]},
         acting_user=users["admin"],
     )

@@ -316,7 +316,7 @@ def test_records_that_are_not_valid_are_left_out(biz: BizServer, people: dict[st
 
 
 def test_customers_are_written_back(biz: BizServer, people: dict[str, Any]) -> None:
-    from baton.integrations.business import upsert_records
+    from baton.integrations.actions.business import upsert_records
 
     case, leaver, receiver = people["case"], people["leaver"], people["receiver"]
     biz.add_user(leaver.email, email=leaver.email)

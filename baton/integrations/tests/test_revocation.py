@@ -24,7 +24,9 @@ from baton.audit.models import AuditEntry
 from baton.handover import actions as handover
 from baton.handover import packs
 from baton.handover.models import ExitCase, HandoverTask
-from baton.integrations import actions_systems, revocation
+from baton.integrations import queue
+from baton.integrations.actions import revocations
+from baton.integrations.actions import systems as system_actions
 from baton.integrations.models import (
     AccountLink,
     ConnectedSystem,
@@ -63,7 +65,7 @@ def make_system(admin: Any, server: ScimServer | None = None, **fields: Any) -> 
         "internal": True,
         **fields,
     }
-    return actions_systems.create_system(
+    return system_actions.create_system(
         data, {"token": server.token if server else "t0ken"}, acting_user=admin
     )
 
@@ -108,7 +110,7 @@ def test_approval_plans_a_revocation_and_task_per_system(
     make_system(admin, name="Other entity's OA", legal_entity=other_entity)
     make_system(admin, name="Paused", active=False)
     make_system(admin, name="Data only", revokes_access=False)
-    actions_systems.update_system(mine, {"legal_entity": leaver.legal_entity_id}, acting_user=admin)
+    system_actions.update_system(mine, {"legal_entity": leaver.legal_entity_id}, acting_user=admin)
 
     case = resign(users, leaver)
 
@@ -189,11 +191,11 @@ def test_nothing_before_due_then_revoked_on_the_server(
     rev = Revocation.objects.get(case=case)
     due = due_of(leaver)
 
-    assert revocation.run_due(due - MINUTE) == {}
+    assert revocations.run_due(due - MINUTE) == {}
     assert not ConnectorCall.objects.exists()
     assert server.user(uid)["active"] is True  # type: ignore[index]
 
-    assert revocation.run_due(due) == {"revoked": 1}
+    assert revocations.run_due(due) == {"revoked": 1}
     rev.refresh_from_db()
     assert rev.state == R.REVOKED and rev.attempts == 1 and rev.revoked_at is not None
     assert rev.external_id == uid and rev.login == leaver.email
@@ -228,7 +230,7 @@ def test_nothing_before_due_then_revoked_on_the_server(
     for c in calls:
         assert server.token not in " ".join([c.url, c.request_body, c.response_body, c.error])
     # Running again changes nothing.
-    assert revocation.run_due(due + MINUTE) == {}
+    assert revocations.run_due(due + MINUTE) == {}
 
 
 def test_dismissal_for_cause_revokes_at_once(
@@ -251,8 +253,8 @@ def test_dismissal_for_cause_revokes_at_once(
     rev = Revocation.objects.get(case=case)
     assert rev.immediate and rev.due_at <= dt.datetime.now(dt.UTC)
     # A worker is started when the approval commits.
-    assert any(getattr(cb, "_baton_revocation_kick", False) for cb in callbacks)
-    assert revocation.run_due() == {"revoked": 1}
+    assert queue.run_revocations in callbacks
+    assert revocations.run_due() == {"revoked": 1}
     assert server.user(uid)["active"] is False  # type: ignore[index]
 
 
@@ -268,7 +270,7 @@ def test_a_login_another_active_employment_uses_is_kept(
     case = resign(users, leaver)
     rev = Revocation.objects.get(case=case)
 
-    assert revocation.run_due(due_of(leaver)) == {"kept": 1}
+    assert revocations.run_due(due_of(leaver)) == {"kept": 1}
     rev.refresh_from_db()
     assert rev.state == R.KEPT and rev.outcome["kept_for"]["id"] == other.pk
     assert server.user(uid)["active"] is True  # type: ignore[index]
@@ -298,7 +300,7 @@ def test_another_employment_ending_the_same_day_does_not_keep_it(
     )
     handover.approve_case(other_case, acting_user=users["admin"])
     case = resign(users, leaver)
-    result = revocation.run_due(due_of(leaver))
+    result = revocations.run_due(due_of(leaver))
     mine = Revocation.objects.get(case=case)
     assert mine.state == R.REVOKED and result["revoked"] >= 1
     assert server.user(uid)["active"] is False  # type: ignore[index]
@@ -308,7 +310,7 @@ def test_no_account_is_absent(users: dict[str, Any], leaver: Employee, server: S
     make_system(users["admin"], server)
     case = resign(users, leaver)
     rev = Revocation.objects.get(case=case)
-    assert revocation.run_due(due_of(leaver)) == {"absent": 1}
+    assert revocations.run_due(due_of(leaver)) == {"absent": 1}
     rev.refresh_from_db()
     assert rev.state == R.ABSENT and rev.outcome == {"searched": leaver.email}
     search = ConnectorCall.objects.get(revocation=rev)
@@ -329,18 +331,18 @@ def test_system_down_retries_then_it_takes_over(
     rev = Revocation.objects.get(case=case)
     now = due_of(leaver)
 
-    assert revocation.run_due(now) == {"retry": 1}
+    assert revocations.run_due(now) == {"retry": 1}
     rev.refresh_from_db()
     first = rev.next_attempt_at - now
     assert rev.state == R.RETRY and rev.attempts == 1 and "ConnectError" in rev.error
     assert dt.timedelta(seconds=45) <= first <= dt.timedelta(seconds=75)
-    assert revocation.run_due(rev.next_attempt_at - dt.timedelta(seconds=1)) == {}
+    assert revocations.run_due(rev.next_attempt_at - dt.timedelta(seconds=1)) == {}
     now = rev.next_attempt_at
-    assert revocation.run_due(now) == {"retry": 1}
+    assert revocations.run_due(now) == {"retry": 1}
     rev.refresh_from_db()
     second = rev.next_attempt_at - now
     assert rev.attempts == 2 and dt.timedelta(seconds=90) <= second <= dt.timedelta(seconds=150)
-    assert revocation.run_due(rev.next_attempt_at) == {"failed": 1}
+    assert revocations.run_due(rev.next_attempt_at) == {"failed": 1}
     rev.refresh_from_db()
     assert rev.state == R.FAILED and rev.attempts == 3
 
@@ -360,13 +362,13 @@ def test_system_down_retries_then_it_takes_over(
     # The system is back: IT retries, the revocation goes through and the task is the
     # system's again.
     with ScimServer(port=port) as back:
-        actions_systems.set_system_secrets(system, {"token": back.token}, acting_user=admin)
+        system_actions.set_system_secrets(system, {"token": back.token}, acting_user=admin)
         uid = back.add_user(leaver.email)
-        rev = actions_systems.retry_revocation(rev, acting_user=users["it"])
+        rev = system_actions.retry_revocation(rev, acting_user=users["it"])
         assert rev.state == R.RETRY and rev.attempts == 0
         task.refresh_from_db()
         assert task.title == "Revoke access: Identity provider" and task.evidence_kind == "system"
-        assert revocation.run_due() == {"revoked": 1}
+        assert revocations.run_due() == {"revoked": 1}
         assert back.user(uid)["active"] is False  # type: ignore[index]
     assert HandoverTask.objects.get(pk=task.pk).state == "accepted"
 
@@ -376,11 +378,11 @@ def test_wrong_token_fails_at_once(
 ) -> None:
     server.add_user(leaver.email)
     system = make_system(users["admin"], server)
-    actions_systems.set_system_secrets(
+    system_actions.set_system_secrets(
         system, {"token": "not-the-token"}, acting_user=users["admin"]
     )
     case = resign(users, leaver)
-    assert revocation.run_due(due_of(leaver)) == {"failed": 1}
+    assert revocations.run_due(due_of(leaver)) == {"failed": 1}
     rev = Revocation.objects.get(case=case)
     assert rev.attempts == 1 and "401" in rev.error
 
@@ -388,12 +390,12 @@ def test_wrong_token_fails_at_once(
 def test_it_marks_a_failed_revocation_done_by_hand(users: dict[str, Any], leaver: Employee) -> None:
     make_system(users["admin"], max_attempts=1)
     case = resign(users, leaver)
-    revocation.run_due(due_of(leaver))
+    revocations.run_due(due_of(leaver))
     rev = Revocation.objects.get(case=case, state=R.FAILED)
     for who in ("hrbp.cloud", "receiver"):
         with pytest.raises((PermissionDenied, Http404)):
-            actions_systems.mark_revoked_manually(rev, "已手工停用", acting_user=users[who])
-    rev = actions_systems.mark_revoked_manually(
+            system_actions.mark_revoked_manually(rev, "已手工停用", acting_user=users[who])
+    rev = system_actions.mark_revoked_manually(
         rev, "在管理后台手工停用并移出所有群组", acting_user=users["it"]
     )
     assert rev.state == R.MANUAL and rev.revoked_at is not None
@@ -417,7 +419,7 @@ def test_withdrawn_case_cancels_and_restoring_plans_again(
     handover.withdraw_case(case, acting_user=users["hrbp.cloud"], reason="留任")
     rev.refresh_from_db()
     assert rev.state == R.CANCELLED and len(audited(E.REVOCATION_CANCELLED, rev)) == 1
-    assert revocation.run_due(due_of(leaver)) == {}
+    assert revocations.run_due(due_of(leaver)) == {}
     assert server.user(uid)["active"] is True  # type: ignore[index]
 
     handover.restore_case(case, acting_user=users["hrbp.cloud"])
@@ -437,7 +439,7 @@ def test_moved_last_day_reschedules(users: dict[str, Any], leaver: Employee) -> 
     moved = audited(E.REVOCATION_RESCHEDULED, rev)
     assert len(moved) == 1 and moved[0].actor_id is None
     assert HandoverTask.objects.get(pk=rev.task_id).due_date == later
-    assert revocation.run_due(due_of(leaver)) == {}
+    assert revocations.run_due(due_of(leaver)) == {}
 
 
 def test_account_deleted_after_the_grace_period(
@@ -447,11 +449,11 @@ def test_account_deleted_after_the_grace_period(
     make_system(users["admin"], server, delete_after_days=30)
     case = resign(users, leaver)
     due = due_of(leaver)
-    revocation.run_due(due)
+    revocations.run_due(due)
     rev = Revocation.objects.get(case=case, state=R.REVOKED)
-    assert revocation.run_due(due + dt.timedelta(days=29)) == {}
+    assert revocations.run_due(due + dt.timedelta(days=29)) == {}
     assert server.user(uid) is not None
-    assert revocation.run_due(due + dt.timedelta(days=30, minutes=1)) == {"deleted": 1}
+    assert revocations.run_due(due + dt.timedelta(days=30, minutes=1)) == {"deleted": 1}
     rev.refresh_from_db()
     assert rev.state == R.DELETED and rev.deleted_at is not None
     assert server.user(uid) is None
@@ -468,11 +470,11 @@ def test_no_deletion_when_the_login_is_in_use_again(
     system = make_system(users["admin"], server, delete_after_days=1)
     case = resign(users, leaver)
     due = due_of(leaver)
-    revocation.run_due(due)
+    revocations.run_due(due)
     # Rehired meanwhile under another employee record that uses the same login.
     rehired = Employee.objects.exclude(pk=leaver.pk).filter(status="active").first()
     AccountLink.objects.create(system=system, employee=rehired, login=leaver.email)
-    assert revocation.run_due(due + dt.timedelta(days=2)) == {"kept": 1}
+    assert revocations.run_due(due + dt.timedelta(days=2)) == {"kept": 1}
     rev = Revocation.objects.get(case=case)
     assert rev.state == R.REVOKED and rev.delete_at is None
     assert server.user(uid) is not None
@@ -488,17 +490,17 @@ def test_a_running_row_of_a_dead_worker_is_taken_over(
     make_system(users["admin"])
     case = resign(users, leaver)
     due = due_of(leaver)
-    [(rev_id, token)] = revocation.claim(due, "worker-a")
+    [(rev_id, token)] = revocations.claim(due, "worker-a")
     # worker-a dies here. Soon after, nobody may take it; after the time-out, another does.
-    assert revocation.claim(due, "worker-b") == []
+    assert revocations.claim(due, "worker-b") == []
     Revocation.objects.filter(pk=rev_id).update(
         claimed_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=301)
     )
-    [(again, token_b)] = revocation.claim(due, "worker-b")
+    [(again, token_b)] = revocations.claim(due, "worker-b")
     assert again == rev_id and token_b != token
     assert Revocation.objects.get(pk=rev_id).attempts == 2
     # worker-a's late result is discarded.
-    assert revocation._finish_absent(Revocation.objects.get(pk=rev_id), token, "x") == "lost"
+    assert revocations._finish_absent(Revocation.objects.get(pk=rev_id), token, "x") == "lost"
     assert Revocation.objects.get(case=case).state == R.RUNNING
 
 
@@ -561,7 +563,7 @@ def test_claims_skip_rows_locked_by_another_worker(
     thread.start()
     locked.wait(10)
     try:
-        claimed = revocation.claim(due, "worker-b")
+        claimed = revocations.claim(due, "worker-b")
     finally:
         release.set()
         thread.join()
@@ -577,7 +579,7 @@ def test_claims_skip_rows_locked_by_another_worker(
 def test_revocations_api(users: dict[str, Any], client_as: Any, leaver: Employee) -> None:
     make_system(users["admin"], max_attempts=1)
     case = resign(users, leaver)
-    revocation.run_due(due_of(leaver))
+    revocations.run_due(due_of(leaver))
     rev = Revocation.objects.get(case=case)
     it = client_as("it")
     page = it.get("/api/integrations/revocations", {"state": "failed"}).json()

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from baton.integrations import actions_systems
+from baton.integrations.actions import systems as system_actions
 from baton.integrations.calls import CallLog
 from baton.integrations.connectors import for_system
 from baton.integrations.connectors.base import ConnectorError, Leaver
@@ -29,7 +29,7 @@ def server() -> Iterator[ScimServer]:
 
 
 def make_system(admin: Any, base_url: str, token: str, **config: Any) -> ConnectedSystem:
-    return actions_systems.create_system(
+    return system_actions.create_system(
         {
             "name": "Identity provider",
             "kind": "scim",
@@ -163,7 +163,7 @@ def test_no_token_set(users: dict[str, Any], server: ScimServer) -> None:
 
 def test_connection_test(users: dict[str, Any], server: ScimServer) -> None:
     system = make_system(users["admin"], server.base_url, server.token)
-    ok, message = actions_systems.test_system(system, acting_user=users["admin"])
+    ok, message = system_actions.test_system(system, acting_user=users["admin"])
     assert ok is True and "patch" in message
     calls = list(ConnectorCall.objects.filter(system=system).order_by("id"))
     assert [(c.step, c.method, c.status) for c in calls] == [("test", "GET", 200)] * 2

@@ -16,7 +16,7 @@ from baton.audit.events import AuditEvent as E
 from baton.audit.models import AuditEntry
 from baton.core.errors import InvalidInput
 from baton.handover.models import ExitCase
-from baton.integrations import system_tokens
+from baton.integrations.actions import system_tokens
 from baton.integrations.models import ConnectedSystem
 from baton.org.models import LegalEntity
 
@@ -135,7 +135,7 @@ def test_a_token_call_is_answered_in_the_owners_language_unless_asked(
 def test_a_paused_system_s_tokens_pause_and_a_moved_system_s_tokens_follow(
     users: dict[str, User], approved_case: ExitCase
 ) -> None:
-    from baton.integrations import actions_systems
+    from baton.integrations.actions import systems as system_actions
 
     entity = approved_case.legal_entity
     system = _system(entity)
@@ -152,7 +152,7 @@ def test_a_paused_system_s_tokens_pause_and_a_moved_system_s_tokens_follow(
     other = other.first() or LegalEntity.objects.exclude(pk=entity.pk).first()
     system.business_unit = other.business_unit
     system.save(update_fields=["business_unit"])
-    actions_systems.update_system(system, {"legal_entity": other.pk}, acting_user=users["admin"])
+    system_actions.update_system(system, {"legal_entity": other.pk}, acting_user=users["admin"])
     assert approved_case.pk not in ids()
-    actions_systems.update_system(system, {"active": False}, acting_user=users["admin"])
+    system_actions.update_system(system, {"active": False}, acting_user=users["admin"])
     assert client.get("/api/handover/cases").status_code == 401

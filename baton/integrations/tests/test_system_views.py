@@ -12,7 +12,7 @@ from django.utils import timezone
 from baton.access.models import ApiToken, User
 from baton.core.sealed import unseal
 from baton.handover.models import ExitCase
-from baton.integrations import actions_systems
+from baton.integrations.actions import systems as system_actions
 from baton.integrations.models import ConnectedSystem, Revocation
 from baton.integrations.testing.scim import ScimServer
 
@@ -72,7 +72,7 @@ def test_bad_configuration_and_secrets_are_named(client_as: Any) -> None:
 
 
 def test_hrbp_manages_their_units_systems_only(users: dict[str, User], client_as: Any) -> None:
-    group = actions_systems.create_system(
+    group = system_actions.create_system(
         {"name": "Group IdP", "kind": "scim", "base_url": "https://93.184.215.14/v2"},
         {"token": "x" * 12},
         acting_user=users["admin"],
@@ -87,7 +87,7 @@ def test_hrbp_manages_their_units_systems_only(users: dict[str, User], client_as
 
 def test_test_connection_against_a_real_scim_server(users: dict[str, User], client_as: Any) -> None:
     with ScimServer() as server:
-        system = actions_systems.create_system(
+        system = system_actions.create_system(
             {"name": "IdP", "kind": "scim", "base_url": server.base_url, "internal": True},
             {"token": server.token},
             acting_user=users["admin"],
@@ -96,13 +96,13 @@ def test_test_connection_against_a_real_scim_server(users: dict[str, User], clie
         page = admin.post(f"{PAGES}{system.pk}/test/", follow=True)
         assert b"Connection OK" in page.content
         assert server.token.encode() not in page.content  # the call log is redacted
-        actions_systems.set_system_secrets(system, {"token": "wrong"}, acting_user=users["admin"])
+        system_actions.set_system_secrets(system, {"token": "wrong"}, acting_user=users["admin"])
         page = admin.post(f"{PAGES}{system.pk}/test/", follow=True)
         assert b"The test failed" in page.content
 
 
 def test_tokens_are_shown_once_and_revocable(users: dict[str, User], client_as: Any) -> None:
-    system = actions_systems.create_system(
+    system = system_actions.create_system(
         {"name": "CRM", "kind": "rest", "base_url": "https://93.184.215.14/api"},
         acting_user=users["admin"],
     )

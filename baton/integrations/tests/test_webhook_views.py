@@ -9,7 +9,7 @@ import pytest
 
 from baton.access.models import User
 from baton.core.sealed import unseal
-from baton.integrations import actions
+from baton.integrations.actions import webhooks as webhook_actions
 from baton.integrations.models import Subscription, WebhookDelivery, WebhookStatus
 from baton.integrations.tests.test_api import cloud_bu, dead_deliveries, internal_body
 
@@ -61,7 +61,9 @@ def test_a_refused_url_is_shown_on_the_field(client_as: Any) -> None:
 def test_hrbp_sees_only_their_units_and_cannot_allow_internal(
     users: dict[str, User], client_as: Any
 ) -> None:
-    group_sub, _ = actions.create_subscription(internal_body("group"), acting_user=users["admin"])
+    group_sub, _ = webhook_actions.create_subscription(
+        internal_body("group"), acting_user=users["admin"]
+    )
     hr = client_as("hrbp.cloud")
     page = hr.get(PAGES)
     assert page.status_code == 200 and b"group" not in page.content
@@ -69,7 +71,7 @@ def test_hrbp_sees_only_their_units_and_cannot_allow_internal(
     form = hr.get(f"{PAGES}new/")
     assert b'name="internal"' not in form.content
     assert client_as("employee").get(PAGES).status_code == 403
-    own, _ = actions.create_subscription(
+    own, _ = webhook_actions.create_subscription(
         {
             "name": "cloud OA",
             "url": "https://93.184.215.14/hook",
@@ -82,7 +84,7 @@ def test_hrbp_sees_only_their_units_and_cannot_allow_internal(
 
 
 def test_delivery_log_replays_one_or_all_dead(users: dict[str, User], client_as: Any) -> None:
-    sub, _ = actions.create_subscription(internal_body(), acting_user=users["admin"])
+    sub, _ = webhook_actions.create_subscription(internal_body(), acting_user=users["admin"])
     dead = dead_deliveries(sub, 3)
     admin = client_as("admin")
     log = admin.get(f"{PAGES}{sub.pk}/?status=dead")
@@ -98,7 +100,7 @@ def test_delivery_log_replays_one_or_all_dead(users: dict[str, User], client_as:
 def test_rotation_shows_the_new_secret_and_keeps_the_old_for_a_day(
     users: dict[str, User], client_as: Any
 ) -> None:
-    sub, old = actions.create_subscription(internal_body(), acting_user=users["admin"])
+    sub, old = webhook_actions.create_subscription(internal_body(), acting_user=users["admin"])
     response = client_as("admin").post(f"{PAGES}{sub.pk}/rotate/")
     assert response.status_code == 200
     sealed = unseal(Subscription.objects.get(pk=sub.pk))
@@ -106,7 +108,7 @@ def test_rotation_shows_the_new_secret_and_keeps_the_old_for_a_day(
 
 
 def test_edit_saves_and_keeps_the_unit(users: dict[str, User], client_as: Any) -> None:
-    sub, _ = actions.create_subscription(internal_body(), acting_user=users["admin"])
+    sub, _ = webhook_actions.create_subscription(internal_body(), acting_user=users["admin"])
     response = client_as("admin").post(
         f"{PAGES}{sub.pk}/",
         {

@@ -15,7 +15,8 @@ from baton.core.errors import InvalidInput
 from baton.handover import actions as handover
 from baton.handover import packs
 from baton.handover.models import ExitCase
-from baton.integrations import actions, webhooks
+from baton.integrations import webhooks
+from baton.integrations.actions import webhooks as webhook_actions
 from baton.integrations.models import Event, Subscription, WebhookDelivery
 from baton.integrations.testing.receiver import Receiver
 from baton.org.models import Employee
@@ -32,7 +33,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def subscription(users: dict[str, Any], receiver: Receiver) -> Subscription:
-    sub, secret = actions.create_subscription(
+    sub, secret = webhook_actions.create_subscription(
         {"name": "OA", "url": receiver.url, "event_types": ["case.*", "task.*"], "internal": True},
         acting_user=users["admin"],
     )
@@ -83,23 +84,23 @@ def test_no_event_without_its_change(users: dict[str, Any], subscription: Subscr
 def test_the_url_guard(users: dict[str, Any]) -> None:
     for url in ("http://127.0.0.1:9/x", "http://10.1.2.3/x", "http://169.254.169.254/latest"):
         with pytest.raises(InvalidInput) as err:
-            actions.create_subscription(
+            webhook_actions.create_subscription(
                 {"name": "x", "url": url, "event_types": ["*"]}, acting_user=users["admin"]
             )
         assert "url" in err.value.field_errors
     with pytest.raises(InvalidInput) as err:
-        actions.create_subscription(
+        webhook_actions.create_subscription(
             {"name": "x", "url": "ftp://example.com/", "event_types": ["*"], "internal": True},
             acting_user=users["admin"],
         )
     with pytest.raises(InvalidInput):
-        actions.create_subscription(
+        webhook_actions.create_subscription(
             {"name": "x", "url": "https://u:p@example.com/", "event_types": ["*"]},
             acting_user=users["admin"],
         )
     # Only administrators may allow internal addresses.
     with pytest.raises((InvalidInput, PermissionDenied)):
-        actions.create_subscription(
+        webhook_actions.create_subscription(
             {"name": "x", "url": "http://127.0.0.1:9/", "event_types": ["*"], "internal": True},
             acting_user=users["hrbp.cloud"],
         )
@@ -138,14 +139,16 @@ def test_a_receiver_down_for_an_hour_gets_everything_afterwards_in_order(
 def test_dead_letter_and_replay(
     users: dict[str, Any], approved_case: ExitCase, subscription: Subscription, receiver: Receiver
 ) -> None:
-    actions.update_subscription(subscription, {"max_attempts": 1}, acting_user=users["admin"])
+    webhook_actions.update_subscription(
+        subscription, {"max_attempts": 1}, acting_user=users["admin"]
+    )
     receiver.status = 500
     webhooks.deliver(budget_s=5)
     dead = WebhookDelivery.objects.filter(status="dead")
     assert dead.exists() and "HTTP 500" in dead.first().error  # type: ignore[union-attr]
     receiver.status = 204
     count = dead.count()
-    assert actions.replay(subscription, None, acting_user=users["admin"]) == count
+    assert webhook_actions.replay(subscription, None, acting_user=users["admin"]) == count
     webhooks.deliver(budget_s=10)
     assert not WebhookDelivery.objects.exclude(status="delivered").exists()
 
@@ -154,7 +157,7 @@ def test_rotation_signs_with_both_secrets(
     users: dict[str, Any], approved_case: ExitCase, subscription: Subscription, receiver: Receiver
 ) -> None:
     old = receiver.secret
-    new = actions.rotate_secret(subscription, acting_user=users["admin"])
+    new = webhook_actions.rotate_secret(subscription, acting_user=users["admin"])
     assert new != old and new.startswith("whsec_")
     webhooks.deliver(budget_s=10)
     from standardwebhooks import Webhook

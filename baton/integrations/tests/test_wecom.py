@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from baton.handover.models import ExitCase
-from baton.integrations import customers
+from baton.integrations.actions import customers as customer_actions
 from baton.integrations.calls import CallLog
 from baton.integrations.connectors import for_system
 from baton.integrations.connectors.base import Leaver, Reassignment
@@ -177,11 +177,11 @@ def test_write_back_through_wecom(
     system = wecom_system(server)
     items = add_customers(case, system, ids)
     server.refuse[ids[11]] = wx.IN_TRANSFER
-    customers.reassign_customers(case, acting_user=users["hrbp.cloud"], strategy="receiver")
+    customer_actions.reassign_customers(case, acting_user=users["hrbp.cloud"], strategy="receiver")
     assert set(BusinessItem.objects.filter(case=case).values_list("write_back", flat=True)) == {
         "pending"
     }
-    report = customers.write_back(case.pk, now=AFTER_LAST_DAY)
+    report = customer_actions.write_back(case.pk, now=AFTER_LAST_DAY)
     assert len(report.done) == 229 and list(report.failed) == [items[11].pk]
     assert [len(c.json["external_userid"]) for c in server.calls(TRANSFER)] == [100, 100, 30]
     failed = BusinessItem.objects.get(pk=items[11].pk)
@@ -189,13 +189,13 @@ def test_write_back_through_wecom(
     done = BusinessItem.objects.filter(case=case, write_back="done")
     assert done.count() == 229 and not done.filter(written_back_at__isnull=True).exists()
     # Running it again does nothing: nothing is pending.
-    assert customers.write_back(case.pk, now=AFTER_LAST_DAY).done == []
+    assert customer_actions.write_back(case.pk, now=AFTER_LAST_DAY).done == []
     assert len(server.calls(TRANSFER)) == 3
     # A day later: one customer refused, the rest taken over.
     server.customer_refuses(ids[0])
     server.complete_transfers()
     assert server.owned_by(manager.employee_number) == sorted(set(ids) - {ids[0], ids[11]})
-    refreshed = customers.refresh_transfers(case.pk)
+    refreshed = customer_actions.refresh_transfers(case.pk)
     assert list(refreshed.failed) == [items[0].pk]
     refused = BusinessItem.objects.get(pk=items[0].pk)
     assert refused.write_back == "failed" and "refused" in refused.write_back_error
@@ -206,7 +206,7 @@ def test_write_back_through_wecom(
     assert entries.filter(event_type=E.CUSTOMERS_WRITTEN_BACK, actor__isnull=True).count() == 1
     assert entries.filter(event_type=E.CUSTOMER_WRITE_BACK_FAILED).count() == 2
     # Reassigning the failed ones again puts them back in the queue.
-    customers.reassign_customers(case, acting_user=users["hrbp.cloud"], strategy="receiver")
+    customer_actions.reassign_customers(case, acting_user=users["hrbp.cloud"], strategy="receiver")
     assert set(
         BusinessItem.objects.filter(pk__in=[items[0].pk, items[11].pk]).values_list(
             "write_back", flat=True
@@ -223,8 +223,10 @@ def test_write_back_needs_both_accounts(
     [taker] = colleagues(case, 1)
     assert not hasattr(taker, "user") or taker.user is None
     admin = users["admin"]
-    customers.reassign_customers(case, acting_user=admin, strategy="round_robin", team=[taker])
-    report = customers.write_back(case.pk, now=AFTER_LAST_DAY)
+    customer_actions.reassign_customers(
+        case, acting_user=admin, strategy="round_robin", team=[taker]
+    )
+    report = customer_actions.write_back(case.pk, now=AFTER_LAST_DAY)
     assert report.failed == dict.fromkeys(
         (i.pk for i in items), f"{taker.name} has no WeCom account."
     )
@@ -233,8 +235,10 @@ def test_write_back_needs_both_accounts(
     system.save(update_fields=["config"])
     case.employee.email = ""
     case.employee.save(update_fields=["email"])
-    customers.reassign_customers(case, acting_user=admin, strategy="round_robin", team=[taker])
-    report = customers.write_back(case.pk, now=AFTER_LAST_DAY)
+    customer_actions.reassign_customers(
+        case, acting_user=admin, strategy="round_robin", team=[taker]
+    )
+    report = customer_actions.write_back(case.pk, now=AFTER_LAST_DAY)
     assert set(report.failed) == {i.pk for i in items}
     assert "has no account in 企业微信" in report.failed[items[0].pk]
     assert server.calls(TRANSFER) == []
@@ -250,13 +254,15 @@ def test_a_claimed_write_back_is_left_alone_until_its_worker_is_presumed_dead(
     ids = server.add_customers(case.employee.employee_number, 2)
     system = wecom_system(server)
     items = add_customers(case, system, ids)
-    customers.reassign_customers(case, acting_user=users["admin"], strategy="receiver")
+    customer_actions.reassign_customers(case, acting_user=users["admin"], strategy="receiver")
     rows = BusinessItem.objects.filter(pk__in=[i.pk for i in items])
     rows.update(write_back="running", updated_at=timezone.now())  # another worker has them
     assert (
-        customers.write_back(case.pk, now=AFTER_LAST_DAY).done == []
+        customer_actions.write_back(case.pk, now=AFTER_LAST_DAY).done == []
         and server.calls(TRANSFER) == []
     )
-    rows.update(updated_at=timezone.now() - customers.STALE_RUNNING - dt.timedelta(seconds=1))
-    assert len(customers.write_back(case.pk, now=AFTER_LAST_DAY).done) == 2
+    rows.update(
+        updated_at=timezone.now() - customer_actions.STALE_RUNNING - dt.timedelta(seconds=1)
+    )
+    assert len(customer_actions.write_back(case.pk, now=AFTER_LAST_DAY).done) == 2
     assert len(server.calls(TRANSFER)) == 1

@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from baton.integrations import actions
+from baton.integrations.actions import webhooks as webhook_actions
 from baton.integrations.models import Event, WebhookDelivery
 from baton.integrations.tasks import deliver_webhooks
 from baton.integrations.testing.receiver import Receiver
@@ -46,7 +46,7 @@ def test_kill_a_worker_mid_delivery(
         pytest.skip("workers share the queue on PostgreSQL")
     procs: list[subprocess.Popen[bytes]] = []
     with Receiver(delay=0.02) as receiver:
-        _sub, receiver.secret = actions.create_subscription(
+        _sub, receiver.secret = webhook_actions.create_subscription(
             {"name": "t", "url": receiver.url, "event_types": ["t.*"], "internal": True},
             acting_user=users["admin"],
         )

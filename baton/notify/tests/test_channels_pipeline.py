@@ -91,7 +91,7 @@ def test_no_sms_at_night_it_waits_for_the_morning(users: dict[str, Any], case: E
         inapp = Delivery.objects.filter(family="inapp")
         assert set(inapp.values_list("status", flat=True)) == {DeliveryStatus.SENT}
         morning = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(8, 31), tzinfo=SH)
-        delivery.dispatch(morning, enqueue=False)
+        delivery.dispatch(morning)
         assert set(sms.values_list("status", flat=True)) == {DeliveryStatus.SENT}
         assert len(server.received) == 1
 

@@ -12,14 +12,17 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_tasks_db.models import DBTaskResult
 
 from baton.audit.events import AuditEvent
 from baton.audit.models import AuditEntry
 from baton.core.errors import InvalidInput
+from baton.core.models import ScheduledRun
 from baton.handover import actions as handover
 from baton.handover.models import ExitCase
 from baton.notify import actions, delivery, planner
 from baton.notify.models import Channel, Delivery, DeliveryStatus, Notification
+from baton.notify.tasks import sweep_reminders
 from baton.notify.testing.smtp import MailCatcher
 from baton.org.models import Employee
 
@@ -135,7 +138,7 @@ def test_a_moved_due_date_or_a_finished_task_never_yields_a_stale_reminder(
     assert done is not None
     handover.waive_task(done, acting_user=users["hrbp.cloud"], reason="不适用")
     handover.change_last_day(case, dt.date(2027, 1, 29), acting_user=users["hrbp.cloud"])
-    report = delivery.dispatch(now, enqueue=False)
+    report = delivery.dispatch(now)
     assert report.sent == 0 or all("digest" in str(m["Subject"]).lower() for m in catcher.messages)
     skipped = Delivery.objects.filter(status=DeliveryStatus.SKIPPED).exclude(kind="digest")
     assert skipped.count() == Delivery.objects.exclude(kind="digest").count()
@@ -178,9 +181,9 @@ def test_provider_errors_retry_with_backoff_then_fail(
         .exists()
     )
     # Not before its time; then the second attempt gives up.
-    assert delivery.dispatch(now, enqueue=False).claimed == 0
+    assert delivery.dispatch(now).claimed == 0
     later = now + dt.timedelta(hours=1)
-    delivery.dispatch(later, enqueue=False)
+    delivery.dispatch(later)
     assert set(mail.values_list("status", flat=True)) == {DeliveryStatus.FAILED}
 
 
@@ -353,3 +356,18 @@ def test_the_workers_clock_starts_each_slot_once(settings: Any) -> None:
     # The next minute: redelivery again; the next hour: the sweep again.
     assert started(now + dt.timedelta(minutes=1)) == {"redeliver"}
     assert started(now + dt.timedelta(hours=1)) == mine
+
+
+def test_the_workers_sweep_hands_the_sending_to_send_deliveries(
+    users: dict[str, Any], case: ExitCase, email_channel: Channel, catcher: MailCatcher
+) -> None:
+    """The sweep task plans, then hands each batch to `send_deliveries` (passed in by
+    tasks.py, which imports the planner and the delivery code) instead of sending itself."""
+    now = at(dt.date(2027, 1, 7))
+    run = ScheduledRun.objects.create(job="reminders", slot="test")
+    result = sweep_reminders.call(run.pk, now.isoformat())
+    assert result["planned"] > 0 and result["sent"]["sent"] == 0
+    queued = DBTaskResult.objects.filter(task_path="baton.notify.tasks.send_deliveries")
+    assert queued.exists()
+    assert all(r.args_kwargs["args"][1] == now.isoformat() for r in queued)
+    assert catcher.messages == []  # nothing sent in the sweep itself

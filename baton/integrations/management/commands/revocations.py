@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from baton.integrations import revocation
+from baton.integrations.actions import revocations
 from baton.integrations.models import Revocation, RevocationState
 from baton.notify.management.commands.reminders import parse_now
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["op"] == "run":
             now = parse_now(opts.get("now"))
-            result = revocation.run_due(now)
+            result = revocations.run_due(now)
             self.stdout.write(json.dumps({"now": now.isoformat(), **result}, ensure_ascii=False))
             return
         qs = Revocation.objects.select_related("system", "employee").order_by("-id")

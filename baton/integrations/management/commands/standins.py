@@ -20,6 +20,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from baton.integrations import demo
+from baton.integrations.actions import customers as customer_actions
+from baton.integrations.actions import letters as letter_actions
 
 
 def _listening(port: int) -> bool:
@@ -54,7 +56,8 @@ class Command(BaseCommand):
 def story(say: Any) -> dict[str, Any]:
     """The integrations on the demo, step by step (the stand-ins must be running)."""
     from baton.access.models import User
-    from baton.integrations import business, customers, letters, revocation, webhooks
+    from baton.integrations import customers, webhooks
+    from baton.integrations.actions import business, revocations
     from baton.integrations.models import BusinessItem, Revocation
 
     out: dict[str, Any] = {}
@@ -76,18 +79,20 @@ def story(say: Any) -> dict[str, Any]:
             f"2. Customers of {case.employee.name}: reassigned round robin over "
             f"{len(team)} colleagues, written back, letters sent …"
         )
-        result = customers.reassign_customers(
+        result = customer_actions.reassign_customers(
             case, acting_user=hr, strategy="round_robin", team=team
         )
         out["reassigned"] = len(result.moved)
-        out["write_back"] = customers.write_back(case.pk).as_dict()
-        out["letters"] = letters.send_letters(case.pk, acting_user=hr).as_dict()
+        out["write_back"] = customer_actions.write_back(case.pk).as_dict()
+        out["letters"] = letter_actions.send_letters(case.pk, acting_user=hr).as_dict()
         # WeCom (离职继承) takes the contacts over once the salesperson has left.
         after = dt.datetime.combine(
             case.last_working_day + dt.timedelta(days=1), dt.time(9), tzinfo=dt.UTC
         )
         say(f"   … and after the last working day ({case.last_working_day}), WeCom's contacts")
-        out["write_back_after_departure"] = customers.write_back(case.pk, now=after).as_dict()
+        out["write_back_after_departure"] = customer_actions.write_back(
+            case.pk, now=after
+        ).as_dict()
     rev = demo.departing_engineer()
     if rev is not None:
         zone = zoneinfo.ZoneInfo(rev.employee.work_city.time_zone)
@@ -96,7 +101,7 @@ def story(say: Any) -> dict[str, Any]:
             f"3. Access: {rev.employee.name}'s last working day ends "
             f"({moment.astimezone(zone):%Y-%m-%d %H:%M %Z}); revoking what is due …"
         )
-        out["revocations"] = revocation.run_due(max(moment, timezone.now()))
+        out["revocations"] = revocations.run_due(max(moment, timezone.now()))
         rows = Revocation.objects.filter(case=rev.case).select_related("system")
         out["engineer"] = {r.system.name: r.state for r in rows}
     say("4. Events: delivering webhooks to the local subscriber …")

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from baton.notify import actions
 from baton.notify.models import Delivery
+from baton.notify.tasks import send_deliveries
 
 
 def parse_now(raw: str | None) -> dt.datetime:
@@ -48,7 +49,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["op"] == "run":
             now = parse_now(opts.get("now"))
-            result = actions.run_reminders(now, enqueue=opts["enqueue"])
+            hand_off = send_deliveries.enqueue if opts["enqueue"] else None
+            result = actions.run_reminders(now, hand_off=hand_off)
             self.stdout.write(json.dumps({"now": now.isoformat(), **result}, ensure_ascii=False))
             return
         rows = Delivery.objects.order_by("-id").values_list(

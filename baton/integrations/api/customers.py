@@ -22,6 +22,8 @@ from baton.access.models import TokenScope
 from baton.core.errors import InvalidInput
 from baton.core.http import AuthedRequest
 from baton.integrations import customers, letters
+from baton.integrations.actions import customers as customer_actions
+from baton.integrations.actions import letters as letter_actions
 from baton.integrations.models import BusinessItem
 from baton.org.models import Employee
 
@@ -155,7 +157,7 @@ def reassign_case_customers(
     """Give the customers new owners; writing back and the letters follow in the background."""
     user = _user(request, TokenScope.HANDOVER_WRITE)
     case = customers.case_for_handler(user, case_id)
-    result = customers.reassign_customers(
+    result = customer_actions.reassign_customers(
         case,
         acting_user=user,
         strategy=payload.strategy,
@@ -178,7 +180,7 @@ def send_customer_letters(request: AuthedRequest, case_id: int, payload: Letters
     """Send the letters not yet sent (or, with `resend`, again), in the background."""
     user = _user(request, TokenScope.HANDOVER_WRITE)
     case = customers.case_for_handler(user, case_id)
-    queued = letters.request_letters(
+    queued = letter_actions.request_letters(
         case, acting_user=user, resend=payload.resend, item_ids=payload.item_ids
     )
     return Status(202, {"queued": queued})

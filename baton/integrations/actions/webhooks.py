@@ -18,7 +18,7 @@ from baton.core import actions as core
 from baton.core import outbound
 from baton.core.errors import InvalidInput
 from baton.core.sealed import seal, unseal
-from baton.integrations import signing
+from baton.integrations import queue, signing
 from baton.integrations.models import Subscription, WebhookDelivery, WebhookStatus
 
 SUBSCRIPTION_FIELDS = (
@@ -39,17 +39,6 @@ def _check_scope(user: Any, business_unit_id: int | None) -> None:
         Perm.INTEGRATIONS_MANAGE,
         business_unit_id,
         _("Only group administrators subscribe to the whole group's events."),
-    )
-
-
-def check_system_scope(user: Any, business_unit_id: int | None) -> None:
-    """Who may change a connected system (or its tokens): its business unit's HR, or group
-    administrators for a group-wide one."""
-    authz.check_unit_setting(
-        user,
-        Perm.INTEGRATIONS_MANAGE,
-        business_unit_id,
-        _("Only group administrators manage the whole group's connected systems."),
     )
 
 
@@ -145,7 +134,5 @@ def replay(sub: Subscription, delivery_ids: list[int] | None, *, acting_user: An
             subject=sub,
             extra={"deliveries": [d.pk for d in rows][:1000], "count": len(rows)},
         )
-        from baton.integrations.outbox import _kick_on_commit
-
-        _kick_on_commit()
+        queue.deliver_webhooks_on_commit()
     return len(rows)

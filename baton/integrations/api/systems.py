@@ -1,10 +1,8 @@
-"""/api/integrations/systems and /api/integrations/revocations: connected systems (settings,
-secrets, a connection test, their call log) and the access revocations of leavers (their state,
-their call log as evidence, IT's retry and manual completion, account links).
+"""/api/integrations/systems: connected systems (settings, secrets, a connection test, their
+call log, account links, their API tokens).
 
 Systems need INTEGRATIONS_MANAGE (group administrators: all; an HRBP: their business units').
-Secrets are write-only. Revocations are read by IT, HR and auditors for the cases they see;
-IT (and HR, for a retry) act on them.
+Secrets are write-only.
 """
 
 # No `from __future__ import annotations` here: django-ninja reads the payload annotations
@@ -15,35 +13,21 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from baton.access import authz
 from baton.access.authz import Perm
-from baton.core.api_crud import Page, paginate
+from baton.core.api_crud import Page
 from baton.core.http import AuthedRequest
-from baton.integrations import actions_systems as actions
-from baton.integrations import selectors, system_tokens
-from baton.integrations.models import (
-    ConnectedSystem,
-    ConnectorCall,
-    Revocation,
-    RevocationState,
-    SystemKind,
-)
+from baton.integrations import selectors
+from baton.integrations.actions import system_tokens
+from baton.integrations.actions import systems as system_actions
+from baton.integrations.api.common import not_found, page
+from baton.integrations.models import ConnectedSystem, ConnectorCall, SystemKind
 from baton.org.models import Employee
 
 router = Router(tags=["connected systems"])
-
-
-def _page(qs: QuerySet[Any], limit: int, offset: int) -> dict[str, Any]:
-    count, items = paginate(qs, limit, offset)
-    return {"count": count, "limit": limit, "offset": offset, "items": items}
-
-
-def _not_found() -> Http404:
-    return Http404(_("Not found, or not visible to you."))
 
 
 def systems_of(user: Any) -> QuerySet[ConnectedSystem]:
@@ -52,23 +36,6 @@ def systems_of(user: Any) -> QuerySet[ConnectedSystem]:
 
 def _system(user: Any, system_id: int) -> ConnectedSystem:
     return selectors.system(user, system_id)
-
-
-def revocations_of(user: Any) -> QuerySet[Revocation]:
-    if not selectors.sees_revocations(user):
-        raise PermissionDenied(_("Access revocations are for IT, HR and auditors."))
-    return authz.visible_to(
-        user,
-        Perm.CASE_VIEW,
-        Revocation.objects.select_related("system", "employee"),
-    )
-
-
-def _revocation(user: Any, rev_id: int) -> Revocation:
-    try:
-        return revocations_of(user).get(pk=rev_id)
-    except Revocation.DoesNotExist:
-        raise _not_found() from None
 
 
 # ---------------------------------------------------------------- schemas
@@ -205,52 +172,13 @@ class AccountOut(Schema):
     external_id: str
 
 
-class RevocationOut(Schema):
-    id: int
-    case_id: int
-    system_id: int
-    system_name: str
-    employee_id: int
-    employee_name: str
-    task_id: int | None
-    state: RevocationState
-    immediate: bool
-    due_at: dt.datetime
-    next_attempt_at: dt.datetime
-    attempts: int
-    login: str
-    external_id: str
-    outcome: dict[str, Any]
-    error: str
-    revoked_at: dt.datetime | None
-    delete_at: dt.datetime | None
-    deleted_at: dt.datetime | None
-    updated_at: dt.datetime
-
-    @staticmethod
-    def resolve_system_name(obj: Revocation) -> str:
-        return obj.system.name
-
-    @staticmethod
-    def resolve_employee_name(obj: Revocation) -> str:
-        return obj.employee.name
-
-
-class RevocationPage(Page):
-    items: list[RevocationOut]
-
-
-class ManualIn(Schema):
-    note: str = Field(..., min_length=1, max_length=2000, description="What was done, where.")
-
-
 # ---------------------------------------------------------------- connected systems
 
 
 @router.get("/systems", response=SystemPage, operation_id="list_systems")
 def list_systems(request: AuthedRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """The connected systems the caller manages."""
-    return _page(systems_of(request.user).order_by("name", "id"), limit, offset)
+    return page(systems_of(request.user).order_by("name", "id"), limit, offset)
 
 
 @router.post("/systems", response={201: SystemOut}, operation_id="create_system")
@@ -261,7 +189,7 @@ def create_system(request: AuthedRequest, payload: SystemIn) -> Any:
     data = payload.model_dump()
     secrets = data.pop("secrets")
     data["legal_entity"] = data.pop("legal_entity_id")
-    return Status(201, actions.create_system(data, secrets, acting_user=user))
+    return Status(201, system_actions.create_system(data, secrets, acting_user=user))
 
 
 @router.get("/systems/{int:system_id}", response=SystemOut, operation_id="get_system")
@@ -278,7 +206,7 @@ def update_system(request: AuthedRequest, system_id: int, payload: SystemPatch) 
     if "legal_entity_id" in payload.model_fields_set:
         data["legal_entity"] = payload.legal_entity_id
         data.pop("legal_entity_id", None)
-    return actions.update_system(system, data, payload.secrets, acting_user=user)
+    return system_actions.update_system(system, data, payload.secrets, acting_user=user)
 
 
 @router.put(
@@ -288,7 +216,7 @@ def set_system_secrets(request: AuthedRequest, system_id: int, payload: SecretsI
     """Replace the system's secrets (write-only: the answer says only that it has some)."""
     user = request.user
     system = _system(user, system_id)
-    return actions.set_system_secrets(system, payload.secrets, acting_user=user)
+    return system_actions.set_system_secrets(system, payload.secrets, acting_user=user)
 
 
 @router.post("/systems/{int:system_id}/test", response=TestOut, operation_id="test_system")
@@ -296,7 +224,7 @@ def test_system(request: AuthedRequest, system_id: int) -> dict[str, Any]:
     """Call the system now (SCIM: its service provider configuration); the calls are in its
     call log."""
     user = request.user
-    ok, message = actions.test_system(_system(user, system_id), acting_user=user)
+    ok, message = system_actions.test_system(_system(user, system_id), acting_user=user)
     return {"ok": ok, "message": message}
 
 
@@ -306,7 +234,7 @@ def list_system_calls(
 ) -> dict[str, Any]:
     """Every call made to the system (revocations, tests, pulls), newest first."""
     system = _system(request.user, system_id)
-    return _page(ConnectorCall.objects.filter(system=system).order_by("-id"), limit, offset)
+    return page(ConnectorCall.objects.filter(system=system).order_by("-id"), limit, offset)
 
 
 @router.post(
@@ -322,8 +250,8 @@ def link_account(request: AuthedRequest, system_id: int, payload: AccountIn) -> 
     try:
         system = ConnectedSystem.objects.get(pk=system_id)
     except ConnectedSystem.DoesNotExist:
-        raise _not_found() from None
-    link = actions.link_account(
+        raise not_found() from None
+    link = system_actions.link_account(
         system, employee, payload.login, payload.external_id, acting_user=user
     )
     return Status(201, link)
@@ -395,67 +323,6 @@ def revoke_system_token(request: AuthedRequest, system_id: int, token_id: int) -
     system = _system(request.user, system_id)
     token = system.tokens.filter(pk=token_id).first()
     if token is None:
-        raise _not_found()
+        raise not_found()
     system_tokens.revoke_token(token, acting_user=request.user)
     return Status(204, None)
-
-
-# ---------------------------------------------------------------- revocations
-
-
-@router.get("/revocations", response=RevocationPage, operation_id="list_revocations")
-def list_revocations(
-    request: AuthedRequest,
-    state: RevocationState | None = None,
-    case_id: int | None = None,
-    system_id: int | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> dict[str, Any]:
-    """Access revocations of the cases the caller sees (IT, HR, auditors), soonest due first."""
-    qs = revocations_of(request.user)
-    if state is not None:
-        qs = qs.filter(state=state)
-    if case_id is not None:
-        qs = qs.filter(case_id=case_id)
-    if system_id is not None:
-        qs = qs.filter(system_id=system_id)
-    return _page(qs.order_by("due_at", "id"), limit, offset)
-
-
-@router.get("/revocations/{int:rev_id}", response=RevocationOut, operation_id="get_revocation")
-def get_revocation(request: AuthedRequest, rev_id: int) -> Revocation:
-    return _revocation(request.user, rev_id)
-
-
-@router.get(
-    "/revocations/{int:rev_id}/calls", response=CallPage, operation_id="list_revocation_calls"
-)
-def list_revocation_calls(
-    request: AuthedRequest, rev_id: int, limit: int = 100, offset: int = 0
-) -> dict[str, Any]:
-    """The revocation's evidence: every call made for it, in order (secrets redacted)."""
-    rev = _revocation(request.user, rev_id)
-    return _page(ConnectorCall.objects.filter(revocation=rev).order_by("id"), limit, offset)
-
-
-@router.post(
-    "/revocations/{int:rev_id}/retry", response=RevocationOut, operation_id="retry_revocation"
-)
-def retry_revocation(request: AuthedRequest, rev_id: int) -> Revocation:
-    """Try a failed (or retrying, or not-found) revocation again now."""
-    user = request.user
-    rev = actions.retry_revocation(_revocation(user, rev_id), acting_user=user)
-    return _revocation(user, rev.pk)
-
-
-@router.post(
-    "/revocations/{int:rev_id}/manual",
-    response=RevocationOut,
-    operation_id="mark_revocation_manual",
-)
-def mark_revocation_manual(request: AuthedRequest, rev_id: int, payload: ManualIn) -> Revocation:
-    """IT revoked the access by hand: record it with a note; the task is accepted with it."""
-    user = request.user
-    rev = actions.mark_revoked_manually(_revocation(user, rev_id), payload.note, acting_user=user)
-    return _revocation(user, rev.pk)

@@ -1,4 +1,5 @@
-"""/api/integrations: webhook subscriptions, their signing secrets, replays and delivery logs.
+"""/api/integrations/subscriptions: webhook subscriptions, their signing secrets, replays and
+delivery logs.
 
 Everything here needs INTEGRATIONS_MANAGE (an API token also needs the `integrations` scope).
 Group administrators manage every subscription; an HRBP those of their business units (and
@@ -17,17 +18,14 @@ from ninja import Field, Router, Schema, Status
 
 from baton.access import authz
 from baton.access.authz import Perm
-from baton.core.api_crud import Page, paginate
+from baton.core.api_crud import Page
 from baton.core.http import AuthedRequest
-from baton.integrations import actions, selectors
+from baton.integrations import selectors
+from baton.integrations.actions import webhooks as webhook_actions
+from baton.integrations.api.common import page
 from baton.integrations.models import Subscription, WebhookDelivery, WebhookStatus
 
 router = Router(tags=["integrations"])
-
-
-def _page(qs: QuerySet[Any], limit: int, offset: int) -> dict[str, Any]:
-    count, items = paginate(qs, limit, offset)
-    return {"count": count, "limit": limit, "offset": offset, "items": items}
 
 
 def _subscriptions(user: Any) -> QuerySet[Subscription]:
@@ -109,7 +107,7 @@ class ReplayOut(Schema):
 def list_subscriptions(request: AuthedRequest, limit: int = 50, offset: int = 0) -> dict[str, Any]:
     """The webhook subscriptions the caller manages."""
     qs = _subscriptions(request.user).order_by("name", "id")
-    return _page(qs, limit, offset)
+    return page(qs, limit, offset)
 
 
 @router.post(
@@ -119,7 +117,7 @@ def create_subscription(request: AuthedRequest, payload: SubscriptionIn) -> Any:
     """A new subscription; the answer carries its signing secret, which is never shown again."""
     user = request.user
     authz.require(user, Perm.INTEGRATIONS_MANAGE)
-    sub, secret = actions.create_subscription(payload.model_dump(), acting_user=user)
+    sub, secret = webhook_actions.create_subscription(payload.model_dump(), acting_user=user)
     out = SubscriptionOut.model_validate(sub).model_dump()
     return Status(201, {**out, "secret": secret})
 
@@ -132,7 +130,7 @@ def update_subscription(request: AuthedRequest, sub_id: int, payload: Subscripti
     sub = _subscription(user, sub_id)
     data = payload.model_dump(exclude_unset=True)
     data = {k: v for k, v in data.items() if v is not None}
-    return actions.update_subscription(sub, data, acting_user=user)
+    return webhook_actions.update_subscription(sub, data, acting_user=user)
 
 
 @router.post(
@@ -144,7 +142,7 @@ def rotate_secret(request: AuthedRequest, sub_id: int) -> dict[str, str]:
     """A new signing secret (shown this once); the old one keeps signing too for 24 hours."""
     user = request.user
     sub = _subscription(user, sub_id)
-    return {"secret": actions.rotate_secret(sub, acting_user=user)}
+    return {"secret": webhook_actions.rotate_secret(sub, acting_user=user)}
 
 
 @router.post(
@@ -154,7 +152,7 @@ def replay(request: AuthedRequest, sub_id: int, payload: ReplayIn) -> dict[str, 
     """Send dead-lettered deliveries again: all of the subscription's, or the ones named."""
     user = request.user
     sub = _subscription(user, sub_id)
-    return {"replayed": actions.replay(sub, payload.ids, acting_user=user)}
+    return {"replayed": webhook_actions.replay(sub, payload.ids, acting_user=user)}
 
 
 # ---------------------------------------------------------------- the delivery log
@@ -199,20 +197,4 @@ def list_webhook_deliveries(
     qs = WebhookDelivery.objects.filter(subscription=sub).select_related("event")
     if status is not None:
         qs = qs.filter(status=status)
-    return _page(qs.order_by("-event_id"), limit, offset)
-
-
-# Connected systems and access revocations (/systems…, /revocations…).
-from baton.integrations.api_systems import router as systems_router  # noqa: E402
-
-router.add_router("", systems_router)
-
-# A leaver's business data: pulls, records, pushes (/cases/{id}/pulls, /business-items).
-from baton.integrations.api_business import router as business_router  # noqa: E402
-
-router.add_router("", business_router)
-
-# Customer handover: reassign, write back, letters (/cases/{id}/customers…).
-from baton.integrations.api_customers import router as customers_router  # noqa: E402
-
-router.add_router("", customers_router)
+    return page(qs.order_by("-event_id"), limit, offset)

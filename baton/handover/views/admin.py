@@ -1,6 +1,6 @@
-"""Checklist templates (list, binding, items, versions, proposed changes) and the position
-knowledge map in the UI. Views are thin: parse with a form, call the action, show the result or
-the action's refusal."""
+"""Checklist templates (list, binding, items, versions, proposed changes) in the UI (the
+position knowledge map is in views/knowledge.py). Views are thin: parse with a form, call the
+action, show the result or the action's refusal."""
 
 from __future__ import annotations
 
@@ -11,18 +11,16 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from baton.access import authz
 from baton.access.authz import Perm
 from baton.access.models import User
-from baton.core.errors import ActionError, Conflict
+from baton.core.errors import ActionError
 from baton.core.forms import apply_action_error
 from baton.handover import actions, selectors
 from baton.handover.forms_admin import (
@@ -354,54 +352,6 @@ def template_decide(request: HttpRequest, pk: int, request_pk: int) -> HttpRespo
     return redirect(_template_url(template, "proposals"))
 
 
-# ---------------------------------------------------------------- knowledge map
-
-
-def _without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
-@login_required
-def knowledge(request: HttpRequest) -> HttpResponse:
-    """The position knowledge map: accepted, reusable handover material, by position."""
-    qs = selectors.knowledge_for(request.user, request.GET)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    ctx: dict[str, Any] = {
-        "page": page,
-        "query": _without_page(request),
-        "categories": Category.choices,
-    }
-    if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "knowledge-table":
-        return render(request, "handover/knowledge.html#table", ctx)
-    ctx["positions"] = selectors.knowledge_positions(request.user)
-    return render(request, "handover/knowledge.html", ctx)
-
-
-@login_required
-def knowledge_item(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(selectors.knowledge_for(request.user), pk=pk)
-    actions.count_knowledge_view(item)
-    return render(request, "handover/knowledge_item.html", {"k": item})
-
-
-@login_required
-def knowledge_download(request: HttpRequest, pk: int) -> HttpResponse:
-    """The entry's document, for whoever may read the entry (the next holder of the position
-    included, though the case it came from is not visible to them); the read is audited."""
-    item = get_object_or_404(selectors.knowledge_for(request.user), pk=pk)
-    try:
-        doc, data = actions.read_knowledge_document(item, acting_user=request.user)
-    except Conflict as exc:
-        return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(data, content_type=doc.content_type or "application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, doc.name)
-    response["Content-Length"] = str(len(data))
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
 urlpatterns = [
     path("checklists/", templates, name="templates"),
     path("checklists/new/", template_create, name="template_create"),
@@ -421,7 +371,4 @@ urlpatterns = [
         template_decide,
         name="template_decide",
     ),
-    path("knowledge/", knowledge, name="knowledge"),
-    path("knowledge/<int:pk>/", knowledge_item, name="knowledge_item"),
-    path("knowledge/<int:pk>/download/", knowledge_download, name="knowledge_download"),
 ]

@@ -39,11 +39,14 @@ from baton.access.authz import Perm
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core.errors import ActionError, Conflict, InvalidInput
+from baton.core.schedule import Job, every
 from baton.core.workdays import add_working_days
 from baton.handover.actions.cases import task_created
-from baton.handover.models import CaseState, EvidenceKind, ExitCase, HandoverTask
-from baton.integrations import selectors
+from baton.handover.models import EvidenceKind, ExitCase, HandoverTask
+from baton.handover.rules import is_leaver
+from baton.integrations import queue, selectors
 from baton.integrations.calls import CallFailed, CallLog
+from baton.integrations.connectors import for_system
 from baton.integrations.connectors.base import ConnectorError, Leaver, PulledRecord
 from baton.integrations.models import (
     AccountLink,
@@ -54,12 +57,12 @@ from baton.integrations.models import (
     PullState,
 )
 from baton.integrations.records import clean_records
+from baton.integrations.rules import WORKING_STATES
 from baton.org.models import Department, Employee
 
 logger = logging.getLogger(__name__)
 CHUNK = 500
 PULL_ATTEMPTS = 4
-WORKING_STATES = (CaseState.APPROVED, CaseState.HANDOVER)
 ITEM_FIELDS = (
     "name",
     "details",
@@ -370,10 +373,8 @@ def queue_pulls(case: ExitCase, *, acting_user: Any = None) -> list[DataPull]:
 
 def _enqueue_on_commit(ids: list[int]) -> None:
     def enqueue() -> None:
-        from baton.integrations.tasks import run_pull as task
-
         for pk in ids:
-            task.enqueue(pk)
+            queue.run_pull(pk)
 
     transaction.on_commit(enqueue)
 
@@ -392,7 +393,7 @@ def request_pull(
         acting_user, Perm.CASE_MANAGE, ExitCase.objects.filter(pk=case.pk)
     ).exists():
         raise PermissionDenied(_("You may not do this on this exit case."))
-    if authz.access_for(acting_user).employee_id == case.employee_id:
+    if is_leaver(acting_user, case):
         raise PermissionDenied(_("Nobody manages their own exit case."))
     case = ExitCase.objects.select_for_update().get(pk=case.pk)
     if case.state not in WORKING_STATES:
@@ -540,8 +541,6 @@ def _finish_failed(pull: DataPull, error: str) -> None:
 def run_pull(pull_id: int, *, now: dt.datetime | None = None) -> str:
     """Run one pull if it is due: "done", "retry", "failed" or "skipped" (not due, taken by
     another worker, or already finished)."""
-    from baton.integrations.connectors import for_system
-
     now = now or timezone.now()
     pull = _claim(pull_id, now)
     if pull is None:
@@ -625,9 +624,7 @@ def _failed(pull: DataPull, error: str, *, retryable: bool, now: dt.datetime) ->
             pk = pull.pk
 
             def enqueue() -> None:
-                from baton.integrations.tasks import run_pull as task
-
-                task.using(run_after=due).enqueue(pk)
+                queue.run_pull(pk, run_after=due)
 
             transaction.on_commit(enqueue)
             return "retry"
@@ -650,8 +647,6 @@ def run_pulls(now: dt.datetime | None = None) -> dict[str, int]:
 def sweep(now: dt.datetime | None = None) -> int:
     """The workers' clock: enqueue pulls that are due but have no task (a lost enqueue, a
     worker killed mid-pull). Returns how many."""
-    from baton.integrations.tasks import run_pull as task
-
     now = now or timezone.now()
     grace = dt.timedelta(minutes=5)
     count = 0
@@ -662,7 +657,7 @@ def sweep(now: dt.datetime | None = None) -> int:
             else _due(pull, now - grace)
         )
         if forgotten:
-            task.enqueue(pull.pk)
+            queue.run_pull(pull.pk)
             count += 1
     return count
 
@@ -673,15 +668,11 @@ def _five_minutes(now: dt.datetime) -> str:
 
 
 def _start_sweep(run: Any, now: dt.datetime) -> None:
-    from baton.integrations.tasks import sweep_pulls
-
-    sweep_pulls.enqueue()
+    queue.sweep_pulls()
 
 
 def register() -> None:
     """Put the pull sweep on the workers' clock (every five minutes)."""
-    from baton.core.schedule import Job, every
-
     every(Job("business-pulls", _five_minutes, _start_sweep, keep_days=1))
 
 
@@ -701,7 +692,7 @@ def authorize_push(
         or authz.visible_to(user, Perm.CASE_MANAGE, qs).exists()
     ):
         raise PermissionDenied(_("You may not push business records onto this exit case."))
-    if authz.access_for(user).employee_id == case.employee_id:
+    if is_leaver(user, case):
         raise PermissionDenied(_("Nobody manages their own exit case."))
     token_system = getattr(token, "system_id", None)
     if token_system is not None and token_system != system.pk:

@@ -24,22 +24,19 @@ from django.utils.translation import gettext as _
 
 from baton.access import authz
 from baton.access.authz import Perm
+from baton.access.models import Role, RoleAssignment
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core import actions as core
 from baton.core import outbound
 from baton.core.errors import Conflict, InvalidInput
 from baton.core.sealed import seal, unseal
-from baton.handover.models import (
-    DONE_TASK_STATES,
-    CaseState,
-    EvidenceKind,
-    ExitCase,
-    HandoverTask,
-    TaskState,
-)
-from baton.integrations import connectors, manifest
-from baton.integrations.actions import check_system_scope
+from baton.handover.actions.cases import clear_if_done
+from baton.handover.actions.tasks import task_change
+from baton.handover.models import DONE_TASK_STATES, EvidenceKind, ExitCase, HandoverTask, TaskState
+from baton.handover.rules import is_leaver
+from baton.integrations import connectors, manifest, queue
+from baton.integrations.actions.system_tokens import sync_scope
 from baton.integrations.calls import CallLog
 from baton.integrations.models import (
     AccountLink,
@@ -48,7 +45,9 @@ from baton.integrations.models import (
     RevocationState,
     SystemKind,
 )
-from baton.org.models import Employee, LegalEntity
+from baton.integrations.rules import check_system_scope
+from baton.notify.models import DeliveryKind, Notification
+from baton.org.models import Department, Employee, LegalEntity
 
 R = RevocationState
 SYSTEM_FIELDS = (
@@ -292,8 +291,6 @@ def update_system(
         )
         updated = locked
         notices.append(secrets_moved_notice())
-    from baton.integrations.system_tokens import sync_scope
-
     sync_scope(updated, acting_user=acting_user)
     updated.notices = notices  # type: ignore[attr-defined]
     return updated
@@ -361,29 +358,26 @@ def accept_revocation_task(
 ) -> None:
     """Accept the revocation's task — by the system when its calls prove the outcome, or by
     IT who revoked by hand — and let the case move on (handover started, cleared)."""
-    from baton.handover.actions.cases import _clear_if_done, _transition
-
     if rev.task_id is None:
         return
     task = HandoverTask.objects.select_for_update().get(pk=rev.task_id)
     if task.state in DONE_TASK_STATES:
         return
     task.case = case
-    old = task.state
-    task.state, task.decided_at = TaskState.ACCEPTED, timezone.now()
+    task.decided_at = timezone.now()
     task.last_comment = note[:2000]
     task.note = task.note or note
-    task.save(update_fields=["state", "decided_at", "last_comment", "note", "updated_at"])
-    trail.record(
+    # handover's accept_task checks the approver and a submitted state; the system accepts from
+    # any open state, so it records the same change through handover's public parts.
+    task_change(
+        task,
+        TaskState.ACCEPTED,
         E.TASK_ACCEPTED,
-        actor=actor,
-        subject=task,
-        changes={"state": (old, TaskState.ACCEPTED)},
-        extra={"case": case.pk, "revocation": rev.pk, "comment": note[:500], **(extra or {})},
+        acting_user=actor,
+        fields=["decided_at", "last_comment", "note"],
+        extra={"revocation": rev.pk, "comment": note[:500], **(extra or {})},
     )
-    if case.state == CaseState.APPROVED:
-        _transition(case, CaseState.HANDOVER, E.CASE_HANDOVER_STARTED, acting_user=actor)
-    _clear_if_done(case, acting_user=actor)
+    clear_if_done(case, acting_user=actor)
 
 
 def set_task_manual(case: ExitCase, rev: Revocation, note: str, *, manual: bool) -> None:
@@ -424,10 +418,6 @@ def notify_it(
 ) -> int:
     """An in-app alert to the holders of `roles` (IT by default) whose scope covers the leaver
     (group administrators when nobody does); never to the leaver."""
-    from baton.access.models import Role, RoleAssignment
-    from baton.notify.models import DeliveryKind, Notification
-    from baton.org.models import Department
-
     path = Department.objects.filter(pk=case.department_id).values_list("path", flat=True).first()
 
     def covers(a: RoleAssignment) -> bool:
@@ -472,7 +462,7 @@ def notify_it(
 
 def _require_it(user: Any, case: ExitCase, *, or_hr: bool = False) -> None:
     """IT staff whose queue covers the leaver (HR too, where `or_hr`); never on one's own exit."""
-    if authz.access_for(user).employee_id == case.employee_id:
+    if is_leaver(user, case):
         raise PermissionDenied(_("Nobody handles the revocation of their own access."))
     if not authz.has_perm(user, Perm.CASE_PARTICIPATE) and not (
         or_hr and authz.has_perm(user, Perm.CASE_MANAGE)
@@ -532,9 +522,7 @@ def retry_revocation(rev: Revocation, *, acting_user: Any) -> Revocation:
     )
     if old == R.FAILED:
         set_task_manual(case, rev, _("Retried by %(user)s.") % {"user": acting_user}, manual=False)
-    from baton.integrations.revocation import kick_on_commit
-
-    kick_on_commit()
+    queue.run_revocations_on_commit()
     return rev
 
 

@@ -23,8 +23,8 @@ from baton.access.models import ApiToken, Role, RoleAssignment, TokenScope, User
 from baton.audit import trail
 from baton.audit.events import AuditEvent as E
 from baton.core.errors import InvalidInput
-from baton.integrations.actions import check_system_scope
 from baton.integrations.models import ConnectedSystem
+from baton.integrations.rules import check_system_scope
 
 # What a system's token may be allowed to do: read and push, never manage people or settings.
 SYSTEM_SCOPES = (

@@ -26,7 +26,7 @@ from baton.core.api_crud import Page, paginate
 from baton.core.errors import InvalidInput
 from baton.core.http import AuthedRequest
 from baton.handover.models import ExitCase
-from baton.integrations import business
+from baton.integrations.actions import business
 from baton.integrations.models import (
     BusinessItem,
     BusinessKind,

@@ -28,8 +28,7 @@ import zoneinfo
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ObjectDoesNotExist
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,8 +45,8 @@ from baton.handover.models import (
     ExitType,
     HandoverTask,
 )
-from baton.integrations import connectors, selectors
-from baton.integrations.actions_systems import (
+from baton.integrations import connectors, queue, selectors
+from baton.integrations.actions.systems import (
     accept_revocation_task,
     notify_it,
     set_task_manual,
@@ -55,25 +54,16 @@ from baton.integrations.actions_systems import (
 )
 from baton.integrations.calls import CallLog
 from baton.integrations.connectors.base import Account, ConnectorError, Leaver
-from baton.integrations.models import (
-    AccountLink,
-    ConnectedSystem,
-    Revocation,
-)
+from baton.integrations.logins import MATCHES, matched_value
+from baton.integrations.models import AccountLink, ConnectedSystem, Revocation
 from baton.integrations.models import RevocationState as R
+from baton.notify.delivery import worker_name
 from baton.org.models import City, Employee, EmployeeStatus
 
 logger = logging.getLogger(__name__)
 # Case states in which accounts are to be revoked (a cleared case may still be before its
 # last day; a closed one is done and planned no more).
 PLANNED_CASE_STATES = (CaseState.APPROVED, CaseState.HANDOVER, CaseState.CLEARED)
-# Baton's attribute that is the login, per `config["match"]`.
-MATCHES = {
-    "email": "email",
-    "employee_number": "employee_number",
-    "phone": "phone",
-    "username": "user__username",
-}
 CLAIM_BATCH = 20
 TASK_SORT = 1000  # after the checklist's own items
 REOPEN_FIELDS: tuple[str, ...] = ("state", "immediate", "due_at", "next_attempt_at", "attempts")
@@ -249,7 +239,7 @@ def plan(case: ExitCase) -> list[Revocation]:
     ]
     trail.record_many(changes, actor=None)
     if any(r.immediate for r in created + reopened):
-        kick_on_commit()
+        queue.run_revocations_on_commit()
     return created + reopened
 
 
@@ -337,8 +327,6 @@ def cancel(case: ExitCase, *, reason: str) -> int:
         actor=None,
     )
     if undone:
-        from baton.integrations.actions_systems import notify_it
-
         names = ", ".join(rev.system.name for rev in undone)
         notify_it(
             case,
@@ -352,44 +340,7 @@ def cancel(case: ExitCase, *, reason: str) -> int:
     return len(rows)
 
 
-_KICK_MARK = "_baton_revocation_kick"
-
-
-def _kick() -> None:
-    from baton.integrations.tasks import run_revocations
-
-    run_revocations.enqueue()
-
-
-setattr(_kick, _KICK_MARK, True)
-
-
-def kick_on_commit() -> None:
-    """Start a worker on revocations when the transaction commits (once per transaction)."""
-    if not connection.in_atomic_block:
-        _kick()
-        return
-    if any(getattr(entry[1], _KICK_MARK, False) for entry in connection.run_on_commit):
-        return
-    transaction.on_commit(_kick)
-
-
 # ================================================================ the leaver's login
-
-
-def _username(employee: Employee) -> str:
-    try:
-        user = employee.user
-    except ObjectDoesNotExist:  # no login of their own
-        return ""
-    return str(user.username)
-
-
-def matched_value(employee: Employee, match: str) -> str:
-    """The employee's attribute that is their login in a system matching by `match`."""
-    if match == "username":
-        return _username(employee)
-    return str(getattr(employee, MATCHES.get(match, "email"), "") or "")
 
 
 def resolve_login(rev: Revocation) -> tuple[str, str]:
@@ -842,8 +793,6 @@ def run(
 ) -> dict[str, int]:
     """Run what is due (revocations, then deletions) until nothing is left or the time budget
     is spent (then a new task carries on). Safe to run in any number of workers at once."""
-    from baton.notify.delivery import worker_name
-
     worker = worker or worker_name()
     started = time.monotonic()
     totals: dict[str, int] = {}
@@ -854,7 +803,7 @@ def run(
     for claimer, executor in ((claim, execute), (claim_deletions, execute_deletion)):
         while True:
             if time.monotonic() - started > budget_s:
-                kick_on_commit()  # work left: continue in a new task
+                queue.run_revocations_on_commit()  # work left: continue in a new task
                 return totals
             at = now or timezone.now()
             batch = claimer(at, worker)
