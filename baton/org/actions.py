@@ -280,6 +280,15 @@ def allocate_numbers(group: Group, prefix: str, count: int) -> list[str]:
     ]
 
 
+def free_number(group: Group, prefix: str) -> str:
+    """The next number under `prefix` that nobody holds: a number given by hand or imported
+    is skipped (the sequence moves past it), as the import's numbering does."""
+    while True:
+        number = allocate_numbers(group, prefix, 1)[0]
+        if not Employee.objects.filter(group=group, employee_number=number).exists():
+            return number
+
+
 # ---------------------------------------------------------------- employees
 
 EMPLOYEE_FIELDS = {
@@ -345,7 +354,7 @@ def create_employee(
         if hire is None:
             raise InvalidInput.field("hire_date", _("The hire date is required."))
         prefix = number_prefix(group, dept.business_unit, entity, hire.year)
-        values["employee_number"] = allocate_numbers(group, prefix, 1)[0]
+        values["employee_number"] = free_number(group, prefix)
     _check_manager(None, values.get("manager_id"))
     values.pop("group")
     emp = base.create(

@@ -124,9 +124,18 @@ def merge_employees(
         contract.sequence = last + n
         contract.save(update_fields=["employee", "sequence"])
     moved["contracts"] = len(moving)
-    # Whoever reported to the duplicate, or a department it headed, now has the survivor.
-    moved["reports"] = Employee.objects.filter(manager_id=duplicate.pk).update(
-        manager_id=survivor.pk
+    # Whoever reported to the duplicate, or a department it headed, now has the survivor —
+    # but the survivor itself, if it reported to its duplicate, takes the duplicate's manager
+    # (never itself: a reporting cycle every other action refuses).
+    manager_change: tuple[Any, Any] | None = None
+    if survivor.manager_id == duplicate.pk:
+        new_manager = None if duplicate.manager_id == survivor.pk else duplicate.manager_id
+        manager_change = (survivor.manager_id, new_manager)
+        survivor.manager_id = new_manager
+    moved["reports"] = (
+        Employee.objects.filter(manager_id=duplicate.pk)
+        .exclude(pk=survivor.pk)
+        .update(manager_id=survivor.pk)
     )
     moved["departments_headed"] = Department.objects.filter(head_id=duplicate.pk).update(
         head_id=survivor.pk
@@ -152,6 +161,8 @@ def merge_employees(
     )
 
     changes: dict[str, tuple[Any, Any]] = {}
+    if manager_change is not None:
+        changes["manager"] = manager_change
     update_fields = ["merged_into", "updated_at"]
     for name in COPIED_FIELDS:
         if not getattr(survivor, name) and getattr(duplicate, name):
@@ -169,7 +180,13 @@ def merge_employees(
             shown = sorted(added) if attr == "protected_attributes" else added
             changes[attr] = (None, shown)
             setattr(survivor, attr, {**mine, **added})
-    survivor_fields = [*COPIED_FIELDS, *idcard.SEALED_FIELDS, "attributes", "protected_attributes"]
+    survivor_fields = [
+        *COPIED_FIELDS,
+        *idcard.SEALED_FIELDS,
+        "attributes",
+        "protected_attributes",
+        "manager",
+    ]
     survivor.save(update_fields=[*survivor_fields, "updated_at"])
     duplicate.merged_into = survivor
     duplicate.save(update_fields=update_fields)

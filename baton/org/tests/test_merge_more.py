@@ -299,12 +299,6 @@ def test_a_report_of_the_duplicate_who_is_the_survivor_s_manager_keeps_a_valid_l
     assert s.manager_id == boss.pk
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge_employees moves every report of the duplicate to the survivor, including "
-    "the survivor itself when it reported to the duplicate: the survivor becomes its own "
-    "manager (a reporting cycle the actions refuse everywhere else)",
-)
 def test_a_survivor_that_reported_to_the_duplicate_is_not_its_own_manager(
     hire: Any, admin: Any
 ) -> None:
@@ -312,7 +306,9 @@ def test_a_survivor_that_reported_to_the_duplicate_is_not_its_own_manager(
     s = hire("C", manager_id=d.pk)
     merge_employees(s, d, acting_user=admin, reason="同一人")
     s.refresh_from_db()
+    d.refresh_from_db()
     assert s.manager_id != s.pk
+    assert s.manager_id == d.manager_id  # where the duplicate reported
 
 
 # ---------------------------------------------------------------- finding
@@ -326,6 +322,8 @@ def test_a_survivor_that_reported_to_the_duplicate_is_not_its_own_manager(
         "0086 138 0013 8000",
         "(+86) 138.0013.8000",
         "138\u30000013\u30008000",
+        "１３８－００１３－８０００",
+        "（＋８６）１３８００１３８０００",
         "86 13800138000",
         # Not a mobile with a country code: 12 digits starting 86 stay as they are.
         "861380013800",
@@ -343,12 +341,6 @@ def test_the_sql_and_python_forms_of_a_phone_agree(hire: Any, spelling: str) -> 
     assert in_sql == normal_phone(spelling)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="find_duplicates compares phones in SQL, which strips separators but does not fold "
-    "full-width digits (NFKC) as normal_phone does: the same mobile typed with a Chinese IME's "
-    "full-width digits is not found as a duplicate",
-)
 def test_a_phone_typed_in_full_width_digits_is_the_same_phone(
     hire: Any, users: dict[str, Any]
 ) -> None:
