@@ -91,29 +91,12 @@ def _check_mergeable(survivor: Employee, duplicate: Employee) -> None:
         )
 
 
-@transaction.atomic
-def merge_employees(
-    survivor: Employee, duplicate: Employee, *, acting_user: Any, reason: str
-) -> MergeResult:
-    """Fold `duplicate` into `survivor` (see the module). Needs the right to change both
-    records; refused while the duplicate has exit cases or a login."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput.field("reason", _("Say why these records are the same person."))
-    if survivor.pk == duplicate.pk:
-        raise Conflict(_("A record cannot be merged into itself."))
-    for emp in (survivor, duplicate):
-        authz.get_for(acting_user, Perm.EMPLOYEE_CHANGE, Employee, pk=emp.pk)
-    # Lock both rows in id order (two merges of the same pair cannot deadlock).
-    locked = {
-        e.pk: e
-        for e in Employee.objects.select_for_update()
-        .filter(pk__in=[survivor.pk, duplicate.pk])
-        .order_by("pk")
-    }
-    survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
-    _check_mergeable(survivor, duplicate)
-
+def _move_records(
+    survivor: Employee, duplicate: Employee
+) -> tuple[dict[str, int], dict[str, int], tuple[Any, Any] | None]:
+    """Everything the duplicate owns moves to the survivor: contracts (renumbered after the
+    survivor's), reports and headships, history; keyed history the survivor already has stays
+    behind (counted as skipped). Returns moved, skipped and the survivor's manager change."""
     moved: dict[str, int] = {}
     skipped: dict[str, int] = {}
     # The duplicate's contracts follow the survivor's in number (1st, 2nd… stay unique).
@@ -159,11 +142,17 @@ def merge_employees(
     moved["merged_records"] = Employee.objects.filter(merged_into_id=duplicate.pk).update(
         merged_into_id=survivor.pk
     )
+    return moved, skipped, manager_change
 
+
+def _copy_details(
+    survivor: Employee, duplicate: Employee, manager_change: tuple[Any, Any] | None
+) -> dict[str, tuple[Any, Any]]:
+    """What the survivor lacks and the duplicate has (contact details, the sealed ID number,
+    attributes) is copied onto it, unsaved; returns old → new for the audit entry."""
     changes: dict[str, tuple[Any, Any]] = {}
     if manager_change is not None:
         changes["manager"] = manager_change
-    update_fields = ["merged_into", "updated_at"]
     for name in COPIED_FIELDS:
         if not getattr(survivor, name) and getattr(duplicate, name):
             changes[name] = ("", getattr(duplicate, name))
@@ -180,6 +169,34 @@ def merge_employees(
             shown = sorted(added) if attr == "protected_attributes" else added
             changes[attr] = (None, shown)
             setattr(survivor, attr, {**mine, **added})
+    return changes
+
+
+@transaction.atomic
+def merge_employees(
+    survivor: Employee, duplicate: Employee, *, acting_user: Any, reason: str
+) -> MergeResult:
+    """Fold `duplicate` into `survivor` (see the module). Needs the right to change both
+    records; refused while the duplicate has exit cases or a login."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput.field("reason", _("Say why these records are the same person."))
+    if survivor.pk == duplicate.pk:
+        raise Conflict(_("A record cannot be merged into itself."))
+    for emp in (survivor, duplicate):
+        authz.get_for(acting_user, Perm.EMPLOYEE_CHANGE, Employee, pk=emp.pk)
+    # Lock both rows in id order (two merges of the same pair cannot deadlock).
+    locked = {
+        e.pk: e
+        for e in Employee.objects.select_for_update()
+        .filter(pk__in=[survivor.pk, duplicate.pk])
+        .order_by("pk")
+    }
+    survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+    _check_mergeable(survivor, duplicate)
+
+    moved, skipped, manager_change = _move_records(survivor, duplicate)
+    changes = _copy_details(survivor, duplicate, manager_change)
     survivor_fields = [
         *COPIED_FIELDS,
         *idcard.SEALED_FIELDS,
@@ -189,7 +206,7 @@ def merge_employees(
     ]
     survivor.save(update_fields=[*survivor_fields, "updated_at"])
     duplicate.merged_into = survivor
-    duplicate.save(update_fields=update_fields)
+    duplicate.save(update_fields=["merged_into", "updated_at"])
 
     trail.record(
         E.EMPLOYEES_MERGED,

@@ -48,5 +48,4 @@ LONG_FUNCTIONS: dict[str, int] = {
     "baton.integrations.actions.revocations.plan": 88,
     "baton.integrations.manifest.step": 88,
     "baton.notify.delivery._send_group": 83,
-    "baton.org.actions_merge.merge_employees": 97,
 }
