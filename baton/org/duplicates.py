@@ -35,9 +35,7 @@ REASON_LABELS = {
 }
 # Separators people type inside phone numbers; the SQL form strips these, the Python form
 # strips every non-digit (identical for everything but exotic input such as "ext. 12").
-_PHONE_SEPARATORS = (" ", "-", "+", "(", ")", ".", "\u3000", "－", "＋", "（", "）", "．")
-# A Chinese input method types full-width digits (what NFKC folds in the Python form).
-_FULL_WIDTH_DIGITS = "０１２３４５６７８９"
+_PHONE_SEPARATORS = (" ", "-", "+", "(", ")", ".", "\u3000")
 
 
 def normal_phone(text: str) -> str:
@@ -60,8 +58,6 @@ def normal_phone_expr(field_name: str = "phone") -> Combinable:
     stripped: Any = F(field_name)
     for ch in _PHONE_SEPARATORS:
         stripped = Replace(stripped, Value(ch), Value(""))
-    for digit, ch in enumerate(_FULL_WIDTH_DIGITS):
-        stripped = Replace(stripped, Value(ch), Value(str(digit)))
     return Case(
         When(
             Q(Exact(Length(stripped), 15), StartsWith(stripped, "0086")),
