@@ -10,7 +10,9 @@ from typing import Any
 
 from django import forms as djforms
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from baton.access import authz
@@ -112,3 +114,12 @@ def run(form: djforms.Form, call: Callable[[], Any]) -> tuple[Any, int]:
     except ActionError as exc:
         apply_action_error(form, exc)
         return None, exc.status
+
+
+def attachment(name: str, content_type: str, data: bytes) -> HttpResponse:
+    """A decrypted handover document sent as a download that no cache keeps."""
+    response = HttpResponse(data, content_type=content_type or "application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["Content-Length"] = str(len(data))
+    response["Cache-Control"] = "private, no-store"
+    return response

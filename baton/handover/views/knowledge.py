@@ -9,11 +9,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path
-from django.utils.http import content_disposition_header
 
 from baton.core.errors import Conflict
 from baton.handover import actions, selectors
 from baton.handover.models import Category
+from baton.handover.views.common import attachment
 
 PAGE_SIZE = 50
 
@@ -56,11 +56,7 @@ def knowledge_download(request: HttpRequest, pk: int) -> HttpResponse:
         doc, data = actions.read_knowledge_document(item, acting_user=request.user)
     except Conflict as exc:
         return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(data, content_type=doc.content_type or "application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, doc.name)
-    response["Content-Length"] = str(len(data))
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(doc.name, doc.content_type, data)
 
 
 urlpatterns = [

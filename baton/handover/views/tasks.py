@@ -19,7 +19,6 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.utils.functional import Promise
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
@@ -35,6 +34,7 @@ from baton.handover.models import (
 )
 from baton.handover.views.common import (
     NEW_LINK_SESSION_KEY,
+    attachment,
     get_task,
     me,
     rows,
@@ -276,11 +276,7 @@ def document_download(request: AuthedRequest, pk: int) -> HttpResponse:
         data = actions.read_document(doc, acting_user=request.user)
     except Conflict as exc:
         return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
-    response = HttpResponse(data, content_type=doc.content_type or "application/octet-stream")
-    response["Content-Disposition"] = content_disposition_header(True, doc.name)
-    response["Content-Length"] = str(len(data))
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(doc.name, doc.content_type, data)
 
 
 urlpatterns = [
