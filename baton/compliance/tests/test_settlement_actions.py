@@ -20,13 +20,13 @@ from baton.audit.events import AuditEvent as E
 from baton.audit.models import AuditEntry
 from baton.compliance import actions_settlement as actions
 from baton.compliance import actions_terms
-from baton.compliance.models.rules import CityParameter, Confidence
 from baton.compliance.models.settlement import (
     NonCompete,
     NonCompetePayment,
     Settlement,
     SettlementState,
 )
+from baton.compliance.tests.settlement_helpers import INPUTS, city_params
 from baton.core.errors import Conflict, InvalidInput
 from baton.handover import actions as ho
 from baton.handover.models import DONE_TASK_STATES, CaseState, ExitCase
@@ -34,27 +34,6 @@ from baton.org.models import Employee, LegalEntity
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-INPUTS = {
-    "avg_wage_12m": "18000",
-    "avg_wage_12m_excl_ot": "15000",
-    "previous_month_wage": "17500",
-    "cumulative_work_years": 12,
-    "leave_taken_days": "3",
-}
-
-
-def _city_params(employee: Employee, on: dt.date) -> None:
-    CityParameter.objects.update_or_create(
-        city_code=employee.work_city.code,
-        effective_from=on.replace(day=1),
-        defaults={
-            "avg_monthly_wage": D("12000"),
-            "min_monthly_wage": D("2690"),
-            "final_pay_working_days": None,
-            "confidence": Confidence.TO_CONFIRM,
-            "notes": "test figures",
-        },
-    )
 
 
 @pytest.fixture
@@ -65,7 +44,7 @@ def hr(users: dict[str, Any]) -> Any:
 @pytest.fixture
 def case(approved_case: ExitCase) -> ExitCase:
     """The demo employee's resignation, last day 2026-12-31, approved."""
-    _city_params(approved_case.employee, approved_case.last_working_day)
+    city_params(approved_case.employee, approved_case.last_working_day)
     return approved_case
 
 
@@ -94,7 +73,7 @@ def _employer_case(
     submit: bool = True,
 ) -> ExitCase:
     leaver = _colleague(users, hire)
-    _city_params(leaver, last_day)
+    city_params(leaver, last_day)
     return ho.open_case(
         leaver,
         acting_user=users["hrbp.cloud"],

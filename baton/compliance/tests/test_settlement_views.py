@@ -18,8 +18,8 @@ from django.urls import reverse
 from baton.audit.events import AuditEvent as E
 from baton.audit.models import AuditEntry
 from baton.compliance import actions_settlement as actions
-from baton.compliance.models.rules import CityParameter, Confidence
 from baton.compliance.models.settlement import NonCompetePayment, Settlement, SettlementState
+from baton.compliance.tests.settlement_helpers import INPUTS, city_params
 from baton.core.errors import Conflict, InvalidInput
 from baton.handover import actions as ho
 from baton.handover.models import DONE_TASK_STATES, CaseState, ExitCase
@@ -27,33 +27,11 @@ from baton.org.models import Employee
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-INPUTS = {
-    "avg_wage_12m": "18000",
-    "avg_wage_12m_excl_ot": "15000",
-    "previous_month_wage": "17500",
-    "cumulative_work_years": 12,
-    "leave_taken_days": "3",
-}
-
-
-def _city_params(employee: Employee, on: dt.date) -> None:
-    """The document's illustrative figures (AVG_LOCAL 12,000) for the leaver's city."""
-    CityParameter.objects.update_or_create(
-        city_code=employee.work_city.code,
-        effective_from=on.replace(day=1),
-        defaults={
-            "avg_monthly_wage": D("12000"),
-            "min_monthly_wage": D("2690"),
-            "final_pay_working_days": None,
-            "confidence": Confidence.TO_CONFIRM,
-            "notes": "test figures",
-        },
-    )
 
 
 @pytest.fixture
 def case(approved_case: ExitCase) -> ExitCase:
-    _city_params(approved_case.employee, approved_case.last_working_day)
+    city_params(approved_case.employee, approved_case.last_working_day)
     return approved_case
 
 
@@ -84,7 +62,7 @@ def test_no_fault_dismissal_n_plus_one_on_a_real_case(users: dict[str, Any]) -> 
     leaver = Employee.objects.get(user=users["employee"])
     Employee.objects.filter(pk=leaver.pk).update(hire_date=dt.date(2019, 3, 15))
     leaver.refresh_from_db()
-    _city_params(leaver, dt.date(2025, 10, 20))
+    city_params(leaver, dt.date(2025, 10, 20))
     c = ho.open_case(
         leaver,
         acting_user=hr,
@@ -236,7 +214,7 @@ def test_employee_does_not_see_someone_elses_statement(
         .first()
     )
     assert other is not None
-    _city_params(other, dt.date(2026, 11, 30))
+    city_params(other, dt.date(2026, 11, 30))
     c = ho.open_case(
         other,
         acting_user=hr,
