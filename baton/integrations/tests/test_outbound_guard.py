@@ -5,7 +5,6 @@ not follow its address to another host."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -17,6 +16,7 @@ from django.test import Client
 from baton.access.models import User
 from baton.audit.events import AuditEvent
 from baton.audit.models import AuditEntry
+from baton.core.tests.api_client import json_call
 from baton.core.tests.test_outbound import REFUSED_URLS, RecordingHandler
 from baton.core.tests.test_outbound import rebinding_dns as rebinding_dns  # a fixture
 from baton.handover.models import ExitCase
@@ -35,11 +35,7 @@ def english(users: dict[str, User]) -> None:
 
 
 def call(client: Client, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    kwargs: dict[str, Any] = {}
-    if body is not None:
-        kwargs = {"data": json.dumps(body), "content_type": "application/json"}
-    response = client.generic(method, f"{API}{path}", **kwargs)
-    return response.status_code, json.loads(response.content) if response.content else None
+    return json_call(client, method, f"{API}{path}", body)
 
 
 @pytest.mark.parametrize(

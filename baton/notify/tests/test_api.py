@@ -16,6 +16,7 @@ from django.test import Client
 from baton.access import actions as access_actions
 from baton.access.models import User
 from baton.audit.models import AuditEntry
+from baton.core.tests.api_client import json_call
 from baton.handover import actions as handover
 from baton.handover import packs
 from baton.handover.models import ChecklistTemplate, ExitCase
@@ -36,12 +37,7 @@ def english(users: dict[str, User]) -> None:
 
 
 def call(client: Client, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    kwargs: dict[str, Any] = {}
-    if body is not None:
-        kwargs = {"data": json.dumps(body), "content_type": "application/json"}
-    response = client.generic(method, f"{API}{path}", **kwargs)
-    data = json.loads(response.content) if response.content else None
-    return response.status_code, data
+    return json_call(client, method, f"{API}{path}", body)
 
 
 def token_client(user: User, scopes: list[str]) -> Client:

@@ -11,7 +11,6 @@ servers on 127.0.0.1 (the WeCom robot stand-in, the mail catcher):
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +21,7 @@ from django.test import Client
 from baton.access.models import User
 from baton.audit.events import AuditEvent
 from baton.audit.models import AuditEntry
+from baton.core.tests.api_client import json_call
 from baton.notify.models import Channel
 from baton.notify.secrets import read_secrets
 from baton.notify.testing.smtp import MailCatcher
@@ -39,11 +39,7 @@ def english(users: dict[str, User]) -> None:
 
 
 def call(client: Client, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    kwargs: dict[str, Any] = {}
-    if body is not None:
-        kwargs = {"data": json.dumps(body), "content_type": "application/json"}
-    response = client.generic(method, f"{API}{path}", **kwargs)
-    return response.status_code, json.loads(response.content) if response.content else None
+    return json_call(client, method, f"{API}{path}", body)
 
 
 @pytest.fixture
